@@ -1,0 +1,394 @@
+/*
+ * reservations.c - POST /inventory/reservations, POST
+ * /inventory/reservations/:id/commit and DELETE /inventory/reservations/:id
+ * (CONTRACT §5).  All or nothing, idempotent by reservation id; the rules
+ * are the SQL functions inventory.reserve() and inventory.settle().
+ */
+
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include "db.h"
+#include "fmt.h"
+#include "handlers.h"
+#include "json.h"
+#include "path.h"
+#include "queries.h"
+#include "svc.h"
+#include "svc_error.h"
+
+#define ITEMS_MAX		100
+#define PRODUCT_MAX		64
+#define QTY_MAX			1000000
+
+struct res_state {
+	struct db_call		call;
+	int			ready;
+	int			commit;
+	char			id[FMT_UUID_LEN + 1];
+	/* The request's product ids in order, to name items[i] in errors. */
+	size_t			nitems;
+	char			products[ITEMS_MAX][PRODUCT_MAX + 1];
+	char			*product_array;
+	char			*qty_array;
+	const char		*params[3];
+};
+
+static int	reserve_prepare(struct http_request *, struct res_state *);
+static int	settle_prepare(struct http_request *, struct res_state *);
+static int	res_run(struct http_request *, struct res_state *,
+		    const struct db_stmt *);
+static void	res_answer(struct http_request *, struct res_state *);
+static void	res_render(struct http_request *, const struct res_state *,
+		    int);
+static void	res_shortfalls(struct http_request *, struct res_state *,
+		    enum svc_code);
+static ssize_t	res_item_index(const struct res_state *, const char *);
+static void	res_cleanup(void *);
+
+static const struct svc_route r_reserve = {
+	"/inventory/reservations", HTTP_METHOD_POST, SVC_ROUTE_JSON_BODY
+};
+static const struct svc_route r_commit = {
+	"/inventory/reservations/:id/commit", HTTP_METHOD_POST, 0
+};
+static const struct svc_route r_release = {
+	"/inventory/reservations/:id", HTTP_METHOD_DELETE, 0
+};
+
+static const struct json_field item_fields[] = {
+	{ "product_id", JSON_STRING, JSON_REQUIRED, 2, PRODUCT_MAX,
+	    fmt_product_id, "must match ^[A-Z0-9][A-Z0-9-]{1,63}$", NULL },
+	{ "quantity", JSON_INTEGER, JSON_REQUIRED, 1, QTY_MAX,
+	    NULL, NULL, NULL },
+};
+static const struct json_schema item_schema = JSON_SCHEMA(item_fields);
+
+static const struct json_field reserve_fields[] = {
+	{ "reservation_id", JSON_STRING, JSON_REQUIRED, 36, 36,
+	    fmt_uuid, "must be a lower-case UUID", NULL },
+	{ "items", JSON_ARRAY, JSON_REQUIRED, 1, ITEMS_MAX,
+	    NULL, NULL, &item_schema },
+};
+static const struct json_schema reserve_schema = JSON_SCHEMA(reserve_fields);
+
+int
+inventory_reserve(struct http_request *req)
+{
+	struct res_state	*st;
+
+	if (!svc_begin(req, &r_reserve))
+		return (KORE_RESULT_OK);
+
+	st = svc_app_state(req, sizeof(*st), res_cleanup);
+	if (!st->ready) {
+		if (!reserve_prepare(req, st))
+			return (KORE_RESULT_OK);
+		st->ready = 1;
+	}
+
+	return (res_run(req, st, &q_reserve));
+}
+
+int
+inventory_commit(struct http_request *req)
+{
+	struct res_state	*st;
+
+	if (!svc_begin(req, &r_commit))
+		return (KORE_RESULT_OK);
+
+	st = svc_app_state(req, sizeof(*st), res_cleanup);
+	if (!st->ready) {
+		st->commit = 1;
+		if (!settle_prepare(req, st))
+			return (KORE_RESULT_OK);
+		st->ready = 1;
+	}
+
+	return (res_run(req, st, &q_settle));
+}
+
+int
+inventory_release(struct http_request *req)
+{
+	struct res_state	*st;
+
+	if (!svc_begin(req, &r_release))
+		return (KORE_RESULT_OK);
+
+	st = svc_app_state(req, sizeof(*st), res_cleanup);
+	if (!st->ready) {
+		if (!settle_prepare(req, st))
+			return (KORE_RESULT_OK);
+		st->ready = 1;
+	}
+
+	return (res_run(req, st, &q_settle));
+}
+
+static int
+res_run(struct http_request *req, struct res_state *st,
+    const struct db_stmt *stmt)
+{
+	struct svc_error	err;
+	int			r;
+
+	svc_error_init(&err);
+	r = db_exec(req, &st->call, stmt, st->params, &err);
+	if (r == DB_PENDING)
+		return (KORE_RESULT_RETRY);
+	if (r == DB_FAILED) {
+		svc_respond_error(req, &err);
+		return (KORE_RESULT_OK);
+	}
+
+	res_answer(req, st);
+	db_done(&st->call);
+	return (KORE_RESULT_OK);
+}
+
+/* Turns the function's outcome into the contract's answer. */
+static void
+res_answer(struct http_request *req, struct res_state *st)
+{
+	const char	*outcome, *status;
+
+	if (db_ntuples(&st->call) < 1) {
+		svc_fail(req, SVC_INTERNAL, "internal error");
+		return;
+	}
+
+	outcome = db_value(&st->call, 0, RES_OUTCOME);
+	status = db_value(&st->call, 0, RES_STATUS);
+
+	if (!strcmp(outcome, "created")) {
+		res_render(req, st, 201);
+	} else if (!strcmp(outcome, "replayed")) {
+		/* The first result stands: a refusal stays a refusal. */
+		if (!strcmp(status, "rejected"))
+			res_shortfalls(req, st, SVC_INSUFFICIENT_STOCK);
+		else
+			res_render(req, st, 201);
+	} else if (!strcmp(outcome, "insufficient_stock")) {
+		res_shortfalls(req, st, SVC_INSUFFICIENT_STOCK);
+	} else if (!strcmp(outcome, "unknown_product")) {
+		res_shortfalls(req, st, SVC_UNKNOWN_PRODUCT);
+	} else if (!strcmp(outcome, "ok")) {
+		res_render(req, st, 200);
+	} else if (!strcmp(outcome, "conflict")) {
+		svc_fail(req, SVC_CONFLICT, "reservation %s is %s and cannot "
+		    "be %s", st->id, status,
+		    st->commit ? "committed" : "released");
+	} else if (!strcmp(outcome, "not_found")) {
+		svc_fail(req, SVC_NOT_FOUND, "no reservation %s", st->id);
+	} else {
+		svc_fail(req, SVC_INTERNAL, "internal error");
+	}
+}
+
+static int
+reserve_prepare(struct http_request *req, struct res_state *st)
+{
+	struct svc_error	err;
+	struct json_value	*body;
+	const struct json_value	*items, *item;
+	struct kore_buf		pa, qa;
+	const char		*id, *pid;
+	int64_t			qty;
+	size_t			i, j;
+
+	if ((body = svc_body_json(req, &reserve_schema)) == NULL)
+		return (0);
+
+	id = json_get_string(body, "reservation_id");
+	items = json_get_array(body, "items");
+	(void)kore_strlcpy(st->id, id, sizeof(st->id));
+
+	svc_error_init(&err);
+	kore_buf_init(&pa, 256);
+	kore_buf_init(&qa, 128);
+	kore_buf_append(&pa, "{", 1);
+	kore_buf_append(&qa, "{", 1);
+
+	st->nitems = json_array_len(items);
+	for (i = 0; i < st->nitems; i++) {
+		item = json_array_at(items, i);
+		pid = json_get_string(item, "product_id");
+		(void)json_get_int(item, "quantity", &qty);
+		(void)kore_strlcpy(st->products[i], pid,
+		    sizeof(st->products[i]));
+		for (j = 0; j < i; j++) {
+			if (!strcmp(st->products[j], pid)) {
+				char	field[32];
+
+				(void)snprintf(field, sizeof(field),
+				    "items[%zu].product_id", i);
+				svc_error_detail(&err, field,
+				    "product %s is listed twice (items[%zu])",
+				    pid, j);
+			}
+		}
+		/* Product ids are [A-Z0-9-]: safe in an array literal. */
+		kore_buf_appendf(&pa, "%s%s", i > 0 ? "," : "", pid);
+		kore_buf_appendf(&qa, "%s%lld", i > 0 ? "," : "",
+		    (long long)qty);
+	}
+	json_free(body);
+
+	if (err.ndetails > 0) {
+		svc_error_set(&err, SVC_VALIDATION_FAILED,
+		    "each product may appear once");
+		svc_respond_error(req, &err);
+		kore_buf_cleanup(&pa);
+		kore_buf_cleanup(&qa);
+		return (0);
+	}
+
+	kore_buf_append(&pa, "}", 2);		/* with the NUL */
+	kore_buf_append(&qa, "}", 2);
+	st->product_array = (char *)kore_buf_release(&pa, &i);
+	st->qty_array = (char *)kore_buf_release(&qa, &i);
+
+	st->params[0] = st->id;
+	st->params[1] = st->product_array;
+	st->params[2] = st->qty_array;
+	return (1);
+}
+
+static int
+settle_prepare(struct http_request *req, struct res_state *st)
+{
+	struct svc_error	err;
+
+	if (!path_segment(req->path, 2, st->id, sizeof(st->id)) ||
+	    !fmt_uuid(st->id)) {
+		svc_error_init(&err);
+		svc_error_set(&err, SVC_VALIDATION_FAILED,
+		    "the reservation id in the path is malformed");
+		svc_error_detail(&err, "id", "must be a lower-case UUID");
+		svc_respond_error(req, &err);
+		return (0);
+	}
+
+	st->params[0] = st->id;
+	st->params[1] = st->commit ? "t" : "f";
+	return (1);
+}
+
+static void
+res_render(struct http_request *req, const struct res_state *st, int status)
+{
+	const struct db_call	*call = &st->call;
+	struct kore_buf		buf;
+	struct json_writer	w;
+	int			row, n;
+
+	n = db_ntuples(call);
+
+	kore_buf_init(&buf, 512);
+	jw_init(&w, &buf);
+	jw_object_open(&w, NULL);
+	jw_string(&w, "reservation_id", st->id);
+	jw_string(&w, "status", db_value(call, 0, RES_STATUS));
+	jw_array_open(&w, "items");
+	for (row = 0; row < n; row++) {
+		jw_object_open(&w, NULL);
+		jw_string(&w, "product_id", db_value(call, row, RES_PRODUCT));
+		jw_int(&w, "quantity",
+		    strtoll(db_value(call, row, RES_QUANTITY), NULL, 10));
+		jw_object_close(&w);
+	}
+	jw_array_close(&w);
+	jw_string(&w, "created_at", db_value(call, 0, RES_CREATED));
+	jw_string(&w, "updated_at", db_value(call, 0, RES_UPDATED));
+	jw_object_close(&w);
+
+	svc_respond_json(req, status, &buf);
+	kore_buf_cleanup(&buf);
+}
+
+/*
+ * 409 insufficient_stock or 422 unknown_product, with one detail per
+ * product at fault, named by its place in this request.
+ */
+static void
+res_shortfalls(struct http_request *req, struct res_state *st,
+    enum svc_code code)
+{
+	struct svc_error	err;
+	const char		*pid;
+	char			field[48];
+	ssize_t			idx;
+	int64_t			want, have;
+	int			row, n;
+
+	svc_error_init(&err);
+	n = db_ntuples(&st->call);
+	for (row = 0; row < n; row++) {
+		pid = db_value(&st->call, row, RES_PRODUCT);
+		want = strtoll(db_value(&st->call, row, RES_QUANTITY), NULL, 10);
+		idx = res_item_index(st, pid);
+
+		if (code == SVC_UNKNOWN_PRODUCT) {
+			if (idx >= 0)
+				(void)snprintf(field, sizeof(field),
+				    "items[%zd].product_id", idx);
+			else
+				(void)kore_strlcpy(field, "items",
+				    sizeof(field));
+			svc_error_detail(&err, field, "unknown product %s",
+			    pid);
+			continue;
+		}
+
+		have = strtoll(db_value(&st->call, row, RES_AVAILABLE),
+		    NULL, 10);
+		if (have >= want)
+			continue;
+		if (idx >= 0)
+			(void)snprintf(field, sizeof(field),
+			    "items[%zd].quantity", idx);
+		else
+			(void)kore_strlcpy(field, "items", sizeof(field));
+		svc_error_detail(&err, field,
+		    "insufficient stock for %s: requested %lld, available %lld",
+		    pid, (long long)want, (long long)have);
+	}
+
+	if (code == SVC_UNKNOWN_PRODUCT)
+		svc_error_set(&err, code, "the request names unknown products;"
+		    " nothing was reserved");
+	else
+		svc_error_set(&err, code, "not enough stock; nothing was "
+		    "reserved");
+	svc_respond_error(req, &err);
+}
+
+static ssize_t
+res_item_index(const struct res_state *st, const char *pid)
+{
+	size_t		i;
+
+	for (i = 0; i < st->nitems; i++) {
+		if (!strcmp(st->products[i], pid))
+			return ((ssize_t)i);
+	}
+	return (-1);
+}
+
+static void
+res_cleanup(void *arg)
+{
+	struct res_state	*st = arg;
+
+	db_done(&st->call);
+	kore_free(st->product_array);
+	kore_free(st->qty_array);
+}

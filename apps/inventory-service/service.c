@@ -1,0 +1,34 @@
+/*
+ * service.c - inventory-service: stock and reservations (CONTRACT §5).
+ */
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include "db.h"
+#include "svc.h"
+
+static void	inventory_parent_init(void);
+static void	inventory_worker_init(void);
+
+const struct svc_app svc_app = {
+	.name = "inventory-service",
+	.default_rate = 2000,
+	.default_burst = 4000,
+	.auth = SVC_AUTH_SERVICE,
+	.parent_init = inventory_parent_init,
+	.worker_init = inventory_worker_init,
+};
+
+static void
+inventory_parent_init(void)
+{
+	db_parent_init();
+}
+
+static void
+inventory_worker_init(void)
+{
+	db_worker_init();
+	svc_ready_set(db_readyz);
+}

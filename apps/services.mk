@@ -1,0 +1,106 @@
+# apps/services.mk - the static service executables.
+#
+# For each NAME in $(SERVICES):
+#   $(BUILD)/musl/bin/NAME = apps/NAME/*.c objects
+#                          + a generated symbol table (Kore resolves routes
+#                            and hooks by name: platform/tools/gen-symtab.sh)
+#                          + $(PLATFORM_MUSL_LIB) + $(KORE_MUSL_LIB)
+#                          + $(DEPS_LIBS), linked -static with musl.
+# Kore's kore.c provides main(); the services run non-single-binary
+# (`NAME -f -c conf`).
+#
+# `make services` builds all; `make kore-smoke` builds and runs
+# tests/kore-smoke (TLS 1.2/1.3, keymgr, privsep, seccomp, error shape).
+
+MUSL_BIN	:= $(BUILD)/musl/bin
+GEN_SYMTAB	:= platform/tools/gen-symtab.sh
+
+# Our code: strict warnings always, against the patched Kore headers.
+OUR_MUSL_CFLAGS	:= $(OUR_WARN) $(KORE_MUSL_CFLAGS) -Iplatform/include
+
+# The platform library comes from platform/platform.mk. Until that file
+# defines PLATFORM_MUSL_LIB, build platform/src/*.c here (stop-gap).
+ifeq ($(strip $(PLATFORM_MUSL_LIB)),)
+PLATFORM_MUSL_LIB	:= $(BUILD)/musl/libplatform.a
+SVC_PLATFORM_SRCS	:= $(wildcard platform/src/*.c)
+SVC_PLATFORM_OBJS	:= $(SVC_PLATFORM_SRCS:platform/src/%.c=$(BUILD)/musl/platform/%.o)
+
+$(BUILD)/musl/platform/%.o: platform/src/%.c | $(KORE_MUSL_TREE)
+	@mkdir -p $(@D)
+	$(MUSL_CC) $(OUR_MUSL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(PLATFORM_MUSL_LIB): $(SVC_PLATFORM_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+-include $(SVC_PLATFORM_OBJS:.o=.d)
+endif
+
+# $(1) = name, $(2) = source dir, $(3) = output binary,
+# $(4) = extra objects/archives (linked, and scanned for the symbol table)
+define static_service
+$(1)_SRCS	:= $$(wildcard $(2)/*.c)
+$(1)_OBJS	:= $$($(1)_SRCS:$(2)/%.c=$(BUILD)/musl/obj/$(1)/%.o)
+$(1)_SYMTAB	:= $(BUILD)/musl/obj/$(1)/symtab.c
+
+$(BUILD)/musl/obj/$(1)/%.o: $(2)/%.c | $$(KORE_MUSL_TREE)
+	@mkdir -p $$(@D)
+	$$(MUSL_CC) $$(OUR_MUSL_CFLAGS) -I$(2) -MMD -MP -c $$< -o $$@
+
+# Every global function of the app and the platform, by name.
+$$($(1)_SYMTAB): $$($(1)_OBJS) $(4) $$(GEN_SYMTAB)
+	$$(GEN_SYMTAB) $$@ $$($(1)_OBJS) $(4)
+
+$$($(1)_SYMTAB:.c=.o): $$($(1)_SYMTAB)
+	$$(MUSL_CC) $$(OUR_MUSL_CFLAGS) -c $$< -o $$@
+
+$(3): $$($(1)_OBJS) $$($(1)_SYMTAB:.c=.o) $(4) $$(KORE_MUSL_LIB)
+	@mkdir -p $$(@D)
+	$$(MUSL_CC) $$(MUSL_LDFLAGS) -o $$@ $$($(1)_OBJS) \
+	    $$($(1)_SYMTAB:.c=.o) $(4) $$(KORE_MUSL_LIB) $$(DEPS_LIBS)
+
+-include $$($(1)_OBJS:.o=.d)
+endef
+
+$(foreach s,$(SERVICES),$(eval $(call static_service,$(s),apps/$(s),$(MUSL_BIN)/$(s),$(PLATFORM_MUSL_LIB))))
+
+.PHONY: services
+services: $(SERVICES:%=$(MUSL_BIN)/%)
+
+# --- tests/kore-smoke -------------------------------------------------------
+# The smoke app links only the platform's sandbox (not the whole platform),
+# so it proves Kore + deps + symbol table + seccomp additions on their own.
+
+SMOKE_DIR	:= $(BUILD)/kore-smoke
+SMOKE_MUSL_BIN	:= $(MUSL_BIN)/kore-smoke
+SMOKE_HOST_BIN	:= $(BUILD)/host/bin/kore-smoke
+
+$(BUILD)/musl/obj/smoke-sandbox.o: platform/src/sandbox.c platform/include/sandbox.h | $(KORE_MUSL_TREE)
+	@mkdir -p $(@D)
+	$(MUSL_CC) $(OUR_MUSL_CFLAGS) -c $< -o $@
+
+$(eval $(call static_service,kore-smoke,tests/kore-smoke/app,$(SMOKE_MUSL_BIN),$(BUILD)/musl/obj/smoke-sandbox.o))
+
+# Host variant (glibc, ASan/UBSan): handy while the musl sysroot builds.
+SMOKE_HOST_SRCS	:= tests/kore-smoke/app/smoke.c tests/kore-smoke/host-main.c \
+		   platform/src/sandbox.c
+SMOKE_HOST_OBJS	:= $(SMOKE_HOST_SRCS:%.c=$(BUILD)/host/obj/kore-smoke/%.o)
+
+$(BUILD)/host/obj/kore-smoke/%.o: %.c | $(KORE_HOST_TREE)
+	@mkdir -p $(@D)
+	cc $(OUR_WARN) $(HOST_CFLAGS) -Iplatform/include -c $< -o $@
+
+$(BUILD)/host/obj/kore-smoke/symtab.c: $(SMOKE_HOST_OBJS) $(GEN_SYMTAB)
+	$(GEN_SYMTAB) $@ $(filter-out %/host-main.o,$(SMOKE_HOST_OBJS))
+
+$(SMOKE_HOST_BIN): $(SMOKE_HOST_OBJS) $(BUILD)/host/obj/kore-smoke/symtab.c $(KORE_HOST_LIB)
+	@mkdir -p $(@D)
+	cc $(OUR_WARN) $(HOST_CFLAGS) -o $@ $(SMOKE_HOST_OBJS) \
+	    $(BUILD)/host/obj/kore-smoke/symtab.c $(KORE_HOST_LIB) $(HOST_LIBS)
+
+.PHONY: kore-smoke kore-smoke-host
+kore-smoke: $(SMOKE_MUSL_BIN)
+	tests/kore-smoke/run.sh $(SMOKE_MUSL_BIN) $(SMOKE_DIR)
+
+kore-smoke-host: $(SMOKE_HOST_BIN)
+	tests/kore-smoke/run.sh $(SMOKE_HOST_BIN) $(BUILD)/host/kore-smoke

@@ -1,0 +1,98 @@
+#!/bin/sh
+# build-deps.sh SYSROOT DLDIR - build the pinned third-party libraries into
+# the musl sysroot SYSROOT (called by `make deps`, see deps.mk).
+#
+# fetch (platform/deps/fetch.sh, verifies every pinned sha256) -> unpack ->
+# build, one recipe per library in recipes/, each logging to its own file.
+# The libraries are configured with --prefix=SYSROOT but installed into a
+# staging tree; only when every recipe has succeeded is SYSROOT/.done
+# written and the staged tree renamed to SYSROOT in one step, so an
+# interrupted or failed build never looks complete. A lock serialises
+# concurrent builds of the same SYSROOT. Both cores are used: yajl, Kore
+# and the headers build while OpenSSL does; libpq and curl (which need
+# OpenSSL) build side by side afterwards.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+sysroot=${1:?usage: build-deps.sh SYSROOT DLDIR}
+dl=${2:?usage: build-deps.sh SYSROOT DLDIR}
+case "$sysroot" in /*) ;; *) sysroot="$(pwd)/$sysroot" ;; esac
+case "$dl" in /*) ;; *) dl="$(pwd)/$dl" ;; esac
+[ -f "$sysroot/.done" ] && exit 0
+
+for tool in musl-gcc dpkg-source dpkg-deb dpkg-parsechangelog perl make ar flock; do
+	command -v "$tool" >/dev/null 2>&1 || {
+		echo "build-deps: '$tool' not found (needs musl-tools dpkg-dev" \
+		    "build-essential perl util-linux)" >&2; exit 1; }
+done
+
+mkdir -p "$(dirname "$sysroot")"
+exec 9>"$sysroot.lock"
+flock 9
+[ -f "$sysroot/.done" ] && exit 0	# built by whoever held the lock
+
+sh "$here/fetch.sh" "$dl"
+
+stage="$sysroot.stage"
+work="$sysroot.work"
+rm -rf "$stage" "$work"
+mkdir -p "$stage$sysroot" "$work/logs"
+
+MANIFEST="$here/manifest"
+DESTDIR="$stage"
+DEST="$stage$sysroot"
+SYSROOT="$sysroot"
+DLDIR="$dl"
+WORK="$work"
+CC=musl-gcc
+# Reproducible archives and no locale-dependent tool output.
+LC_ALL=C
+TZ=UTC
+export MANIFEST DESTDIR DEST SYSROOT DLDIR WORK CC LC_ALL TZ
+unset CFLAGS CPPFLAGS LDFLAGS LIBS MAKEFLAGS MFLAGS MAKELEVEL || true
+
+pids=
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# run NAME JOBS: one recipe, its output in $work/logs/NAME.log; on failure
+# the recipe name and the log's tail.
+run() {
+	log="$work/logs/$1.log"
+	start=$(date +%s)
+	if JOBS=$2 sh "$here/recipes/$1.sh" >"$log" 2>&1; then
+		echo "deps: $1 done ($(( $(date +%s) - start ))s)"
+		return 0
+	fi
+	echo "deps: recipe $1 FAILED; last lines of $log:" >&2
+	tail -n 40 "$log" >&2
+	return 1
+}
+
+# wait_all: wait for every background recipe, fail if any failed.
+wait_all() {
+	rc=0
+	for p in $pids; do wait "$p" || rc=1; done
+	pids=
+	return $rc
+}
+
+echo "deps: building $sysroot (logs in $work/logs)"
+run kernel-headers 1
+run openssl 2 & pids="$!"
+run yajl 1 && run kore 1 || { wait_all || true; exit 1; }
+wait_all
+run libpq 1 & pids="$!"
+run curl 1 & pids="$pids $!"
+wait_all
+
+: > "$DEST/.done"
+# A SYSROOT without .done is never complete (we only ever rename a finished
+# tree into place); replace it.
+rm -rf "$sysroot"
+mv "$DEST" "$sysroot"
+rm -rf "$stage" "$work"
+echo "deps: sysroot ready: $sysroot"

@@ -1,0 +1,68 @@
+/*
+ * db.h - the services' only way to PostgreSQL: Kore's asynchronous pgsql
+ * layer, one parameterised statement at a time for a request.
+ *
+ * A handler keeps a struct db_call in its request state and calls
+ * db_exec() each time Kore runs it.  DB_PENDING means "return
+ * KORE_RESULT_RETRY": Kore puts the request to sleep and runs the handler
+ * again when PostgreSQL answers.  DB_OK leaves the rows in the call until
+ * db_done(); DB_FAILED fills a svc_error (503 unavailable when the database
+ * cannot be reached or is overloaded, 500 otherwise, never SQL text).
+ *
+ * Configuration (environment, read once in the parent before the workers
+ * fork and chroot):
+ *	DB_CONNINFO		libpq conninfo without the password, e.g.
+ *				"host=127.0.0.1 port=55432 dbname=crm_supply_db
+ *				user=inventory_service sslmode=verify-full
+ *				sslrootcert=/etc/crm/tls/ca.pem"
+ *	DB_PASSWORD_FILE	file holding the role's password
+ * Bounds (Kore config): pgsql_conn_max (pool per worker), pgsql_queue_limit
+ * (requests waiting for a connection; beyond it: 503).  Deadline: the
+ * server-side statement_timeout and connect_timeout set below.
+ */
+
+#ifndef __H_DB_H
+#define __H_DB_H
+
+#include <kore/kore.h>
+#include <kore/pgsql.h>
+
+struct http_request;
+struct svc_error;
+
+#define DB_PENDING		1
+#define DB_OK			2
+#define DB_FAILED		3
+
+#define DB_PARAMS_MAX		8
+
+/* One named statement of a service: its SQL lives in one file per app. */
+struct db_stmt {
+	const char		*name;		/* logs and metrics */
+	const char		*sql;
+	int			nparams;
+};
+
+struct db_call {
+	struct kore_pgsql	pgsql;
+	PGresult		*result;
+	const struct db_stmt	*stmt;
+	int			state;
+};
+
+void		db_parent_init(void);
+void		db_worker_init(void);
+
+int		db_exec(struct http_request *, struct db_call *,
+		    const struct db_stmt *, const char **,
+		    struct svc_error *);
+void		db_done(struct db_call *);
+
+int		db_ntuples(const struct db_call *);
+const char	*db_value(const struct db_call *, int, int);
+int		db_isnull(const struct db_call *, int, int);
+
+/* GET /readyz body for services with a database: SELECT 1 within reach. */
+int		db_readyz(struct http_request *);
+
+#endif

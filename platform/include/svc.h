@@ -1,0 +1,182 @@
+/*
+ * svc.h - the service descriptor and the per-request pipeline shared by
+ * every service.
+ *
+ * Each application defines exactly one descriptor:
+ *
+ *	const struct svc_app svc_app = {
+ *		.name = "inventory-service",
+ *		.default_rate = 2000, .default_burst = 4000,
+ *		.auth = SVC_AUTH_SERVICE,
+ *		.parent_init = inventory_parent_init,	(may be NULL)
+ *		.worker_init = inventory_worker_init,	(may be NULL)
+ *	};
+ *
+ * The platform defines Kore's hooks kore_parent_configure() and
+ * kore_worker_configure() and calls the app's inits from them.
+ *
+ * Configuration, read once from the environment by the parent before the
+ * workers fork (and before any chroot):
+ *	API_KEY_FILE		file holding the client key crm-api accepts
+ *				(required when auth == SVC_AUTH_API_KEY)
+ *	SERVICE_TOKEN_FILE	file holding the internal bearer token
+ *				(required when auth == SVC_AUTH_SERVICE;
+ *				optional otherwise, used for downstream calls)
+ *				A missing, unreadable or empty secret file is
+ *				fatal at start; one trailing newline (and CR)
+ *				is stripped.
+ *	RATE_LIMIT_RATE		requests per second per client address
+ *				(default svc_app.default_rate)
+ *	RATE_LIMIT_BURST	bucket size (default svc_app.default_burst)
+ *	RATE_LIMIT_SLOTS	client addresses tracked (default 8192)
+ *
+ * A handler:
+ *
+ *	static const struct svc_route r_item = {
+ *		"/inventory/:id", HTTP_METHOD_GET | HTTP_METHOD_PUT,
+ *		SVC_ROUTE_JSON_BODY
+ *	};
+ *
+ *	int
+ *	inventory_item(struct http_request *req)
+ *	{
+ *		if (!svc_begin(req, &r_item))
+ *			return (KORE_RESULT_OK);	(already answered)
+ *		...
+ *		svc_respond_json(req, 200, &buf);
+ *		return (KORE_RESULT_OK);
+ *	}
+ *
+ * svc_begin() is idempotent per request, so handlers driven by
+ * http_state_run() may call it on every entry.  The platform owns
+ * req->hdlr_extra (it holds struct svc_req): handlers must NOT call
+ * http_state_create(); they keep their own state in svc_app_state().
+ */
+
+#ifndef __H_SVC_H
+#define __H_SVC_H
+
+#include <sys/types.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "svc_error.h"
+
+struct http_request;
+struct kore_buf;
+struct json_schema;
+struct json_value;
+
+#define SVC_AUTH_NONE		0	/* no credentials (tests only) */
+#define SVC_AUTH_API_KEY	1	/* Bearer <API_KEY>, crm-api */
+#define SVC_AUTH_SERVICE	2	/* Bearer <SERVICE_TOKEN>, internal */
+
+struct svc_app {
+	const char	*name;
+	u_int32_t	default_rate;
+	u_int32_t	default_burst;
+	int		auth;
+	void		(*parent_init)(void);
+	void		(*worker_init)(void);
+};
+
+extern const struct svc_app	svc_app;
+
+/* svc_route.flags */
+#define SVC_ROUTE_PUBLIC	0x01	/* no Authorization needed */
+#define SVC_ROUTE_JSON_BODY	0x02	/* bodies (POST/PUT/PATCH) are JSON */
+#define SVC_ROUTE_NO_RATELIMIT	0x04	/* probes: /healthz, /readyz */
+
+struct svc_route {
+	const char	*name;		/* metrics/log label "/inventory/:id" */
+	int		methods;	/* HTTP_METHOD_* flags allowed */
+	int		flags;
+};
+
+#define SVC_REQID_MAX		64
+
+/* Per-request platform state, lives in req->hdlr_extra. */
+struct svc_req {
+	char			request_id[SVC_REQID_MAX + 1];
+	const struct svc_route	*route;
+	struct timespec		start;		/* CLOCK_MONOTONIC */
+	int			begun;
+	int			responded;
+	int			in_flight;	/* counted in the gauge */
+
+	/* The handler's own state (svc_app_state()). */
+	void			*app;
+	void			(*app_cleanup)(void *);
+};
+
+/* 1: go on; 0: the request was answered (error), return KORE_RESULT_OK. */
+int		svc_begin(struct http_request *, const struct svc_route *);
+
+/* NULL before svc_begin(). */
+struct svc_req	*svc_req(struct http_request *);
+
+/* Never NULL: "-" before svc_begin(). */
+const char	*svc_request_id(struct http_request *);
+
+/*
+ * The handler's per-request state: allocated zeroed on the first call
+ * (len bytes), returned as is afterwards.  cleanup (may be NULL) runs
+ * before it is freed with the request.  It runs from req->onfree, i.e.
+ * BEFORE Kore's own cleanup of req->pgsqls / req->chandles: a state that
+ * embeds a struct kore_pgsql or kore_curl must release it there
+ * (kore_pgsql_cleanup / kore_curl_cleanup), or Kore would touch freed
+ * memory.
+ */
+void		*svc_app_state(struct http_request *, size_t,
+		    void (*)(void *));
+
+/*
+ * Reads and parses the request body as JSON against schema.  On error it
+ * answers (400/413/...) and returns NULL.  Free with json_free().
+ */
+struct json_value	*svc_body_json(struct http_request *,
+			    const struct json_schema *);
+
+/* The service token for downstream calls, NULL if not configured. */
+const char	*svc_service_token(void);
+
+/*
+ * Readiness: the app (the DB layer) may register a check; it is called as
+ * a Kore page handler for GET /readyz and must answer through
+ * svc_respond_*().  Without one, /readyz answers 200 {"status":"ready"}.
+ */
+void		svc_ready_set(int (*)(struct http_request *));
+
+/*
+ * Platform page handlers, mapped in conf/<svc>.conf:
+ *	/healthz  -> svc_healthz	public, not rate-limited
+ *	/readyz   -> svc_readyz		public, not rate-limited
+ *	/metrics  -> svc_metrics	public, rate-limited
+ *	^/.*$     -> svc_not_found	(last route) 404 not_found
+ */
+int		svc_healthz(struct http_request *);
+int		svc_readyz(struct http_request *);
+int		svc_metrics(struct http_request *);
+int		svc_not_found(struct http_request *);
+
+/* Kore hooks (defined by the platform). */
+void		kore_parent_configure(int, char **);
+void		kore_worker_configure(void);
+
+/*
+ * Installed as Kore's http_error_hook (platform/kore/patches/0006): renders
+ * the errors Kore's HTTP layer raises itself (400/404/405/408/413/414/
+ * 431/500/503...) with the same renderer, logs their line and counts them
+ * (route label "-").  Appends header lines to hdrs, the body to body.
+ */
+struct connection;
+struct http_error;
+void		svc_kore_error(struct connection *, const struct http_error *,
+		    struct kore_buf *, struct kore_buf *);
+
+/* Test/implementation helpers. */
+const char	*svc_method_name(int);
+void		svc_allow_header(int, char *, size_t);
+int		svc_content_type_ok(const char *);
+
+#endif

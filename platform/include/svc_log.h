@@ -1,0 +1,37 @@
+/*
+ * svc_log.h - JSON log lines on stdout, one write(2) per line so lines
+ * from several workers never interleave.  Fields: time (RFC 3339 UTC with
+ * milliseconds), level, service, worker, request_id and, for the one line
+ * per request, method, route, status, duration_ms.  Never a secret, a
+ * body or a token.
+ */
+
+#ifndef __H_SVC_LOG_H
+#define __H_SVC_LOG_H
+
+#include <sys/types.h>
+
+struct kore_buf;
+
+#define SVC_LOG_DEBUG		0
+#define SVC_LOG_INFO		1
+#define SVC_LOG_WARN		2
+#define SVC_LOG_ERROR		3
+
+void	svc_log_init(const char *, int);
+void	svc_log_set_worker(int);
+void	svc_log_set_fd(int);
+
+/* One event line; request_id may be NULL. */
+void	svc_log(int, const char *, const char *, ...)
+	    __attribute__((format (printf, 3, 4)));
+
+/* The one line per request. */
+void	svc_log_request(const char *, const char *, const char *, int,
+	    double);
+
+/* Renders a request line into buf without the newline (tests). */
+void	svc_log_format_request(struct kore_buf *, const char *,
+	    const char *, const char *, int, double);
+
+#endif

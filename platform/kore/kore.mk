@@ -1,0 +1,134 @@
+# platform/kore/kore.mk - Kore 4.1 (patched) built as a static library.
+#
+# Two variants of the same patched sources:
+#   $(KORE_MUSL_LIB) = $(BUILD)/musl/libkore.a  the services: musl, static,
+#       from the pinned .deb's tree in $(SYSROOT)/src/kore; kore.c's main()
+#       is the service's main.
+#   $(KORE_HOST_LIB) = $(BUILD)/host/libkore.a  unit tests only: glibc,
+#       ASan+UBSan, system -dev headers, tree from /usr/share/kore (the same
+#       package, byte-identical); main() renamed kore_main.
+#
+# The unpacked tree is never edited by hand: it is copied to
+# $(BUILD)/<variant>/kore-src and platform/kore/patches/*.patch are applied
+# in order (each patch starts with a header saying what and why).
+#
+# Exported for the rest of the build:
+#   KORE_MUSL_LIB KORE_HOST_LIB    the libraries
+#   KORE_MUSL_INC KORE_HOST_INC    -I flags so our code includes <kore/kore.h>,
+#                                  <kore/http.h>, <kore/pgsql.h>, <kore/curl.h>
+#   KORE_MUSL_TREE KORE_HOST_TREE  stamp of the patched tree (order-only
+#                                  prerequisite of anything including Kore)
+#   KORE_MUSL_CFLAGS               flags for our musl objects (without OUR_WARN)
+#   HOST_CFLAGS HOST_LIBS          compile flags / link tail for unit tests:
+#       cc $(OUR_WARN) $(HOST_CFLAGS) -c x.c
+#       cc $(HOST_CFLAGS) objs $(PLATFORM_HOST_LIB) $(KORE_HOST_LIB) $(HOST_LIBS)
+#   KORE_INC                       = $(KORE_HOST_INC) (headers are identical)
+
+KORE_PATCHES	:= $(sort $(wildcard platform/kore/patches/*.patch))
+
+# Only what the services use: no python, acme, tasks, jsonrpc, cli.
+KORE_UNITS	:= kore buf config connection domain filemap fileref json mem \
+		   msg module net pool runtime timer utils worker keymgr auth \
+		   accesslog http validator websocket pgsql curl linux seccomp
+
+KORE_HOST_ORIG	:= /usr/share/kore
+KORE_MUSL_ORIG	:= $(SYSROOT)/src/kore
+
+KORE_MUSL_DIR	:= $(BUILD)/musl/kore-src
+KORE_HOST_DIR	:= $(BUILD)/host/kore-src
+KORE_MUSL_TREE	:= $(KORE_MUSL_DIR)/.patched
+KORE_HOST_TREE	:= $(KORE_HOST_DIR)/.patched
+KORE_MUSL_LIB	:= $(BUILD)/musl/libkore.a
+KORE_HOST_LIB	:= $(BUILD)/host/libkore.a
+
+KORE_MUSL_INC	:= -I$(KORE_MUSL_DIR)/include -I$(KORE_MUSL_DIR)/include/kore
+KORE_HOST_INC	:= -I$(KORE_HOST_DIR)/include -I$(KORE_HOST_DIR)/include/kore
+KORE_INC	:= $(KORE_HOST_INC)
+
+# Kernel UAPI headers (linux/seccomp.h, linux/filter.h, ...) are libc
+# independent; musl's include dir has none, so offer the system's ones
+# after the sysroot's own (-idirafter: the sysroot wins if it has them).
+KORE_KINC	:= $(BUILD)/musl/kernel-include
+
+# Kore's code is third party: its own warning set, without -Werror, and
+# OpenSSL 3 deprecations silenced (RSA_*/EC_KEY_* keymgr API).
+KORE_WARN	:= -Wall -Wstrict-prototypes -Wmissing-prototypes \
+		   -Wmissing-declarations -Wshadow -Wpointer-arith -Wcast-qual \
+		   -Wsign-compare -Wtype-limits -std=c99 -pedantic \
+		   -Wno-deprecated-declarations
+KORE_COMMON	:= $(KORE_DEFS) -DKORE_STATIC_SYMTAB -DPREFIX='"/usr/local"'
+
+KORE_MUSL_CFLAGS := $(MUSL_CFLAGS) $(KORE_COMMON) $(KORE_MUSL_INC) \
+		   -idirafter $(KORE_KINC)
+HOST_SAN	:= -fsanitize=address,undefined -fno-omit-frame-pointer
+HOST_CFLAGS	:= -g -O1 $(HOST_SAN) $(KORE_COMMON) $(KORE_HOST_INC) \
+		   -I/usr/include/postgresql
+HOST_LIBS	:= $(HOST_SAN) -lssl -lcrypto -lpq -lcurl -lyajl \
+		   $(shell pkg-config --libs check 2>/dev/null || echo -lcheck) \
+		   -lpthread -lm
+
+KORE_MUSL_OBJS	:= $(KORE_UNITS:%=$(KORE_MUSL_DIR)/obj/%.o) \
+		   $(KORE_MUSL_DIR)/obj/version.o
+KORE_HOST_OBJS	:= $(KORE_UNITS:%=$(KORE_HOST_DIR)/obj/%.o) \
+		   $(KORE_HOST_DIR)/obj/version.o
+
+.PHONY: kore kore-musl kore-host
+kore: kore-musl kore-host
+kore-musl: $(KORE_MUSL_LIB)
+kore-host: $(KORE_HOST_LIB)
+
+# Copy, patch (strictly: no fuzz, no reversed patches, any reject fails the
+# build), generate platform.h (syscall map) and version.c.
+# $(1) = orig tree, $(2) = destination dir
+define kore_prepare
+	@test -f $(1)/RELEASE || { echo "kore source missing: $(1)" >&2; exit 1; }
+	rm -rf $(2) && mkdir -p $(2)/obj
+	cp -R $(1)/src $(1)/include $(1)/misc $(1)/RELEASE $(2)/
+	set -e; for p in $(KORE_PATCHES); do \
+		echo "patch kore: $$p"; \
+		patch -d $(2) -p1 --batch --forward --fuzz=0 \
+		    --no-backup-if-mismatch --quiet < $$p; \
+	done
+	sh $(2)/misc/linux-platform.sh > $(2)/obj/platform.h
+	printf 'const char *kore_version = "%s";\n' \
+	    "$$(cat $(2)/RELEASE)-crm" > $(2)/obj/version.c
+	touch $(2)/.patched
+endef
+
+SYSROOT_STAMP	?= $(SYSROOT)/.done
+
+$(KORE_MUSL_TREE): $(KORE_PATCHES) platform/kore/kore.mk $(SYSROOT_STAMP)
+	$(call kore_prepare,$(KORE_MUSL_ORIG),$(KORE_MUSL_DIR))
+
+$(KORE_HOST_TREE): $(KORE_PATCHES) platform/kore/kore.mk
+	$(call kore_prepare,$(KORE_HOST_ORIG),$(KORE_HOST_DIR))
+
+$(KORE_KINC):
+	@mkdir -p $@
+	ln -sfn /usr/include/linux $@/linux
+	ln -sfn /usr/include/asm-generic $@/asm-generic
+	ln -sfn /usr/include/$(shell gcc -print-multiarch)/asm $@/asm
+
+# The objects depend on the tree stamp: re-patching rebuilds everything.
+$(KORE_MUSL_DIR)/obj/%.o: $(KORE_MUSL_TREE) | $(KORE_KINC)
+	$(MUSL_CC) $(KORE_MUSL_CFLAGS) $(KORE_WARN) -I$(KORE_MUSL_DIR)/obj \
+	    -c $(KORE_MUSL_DIR)/src/$*.c -o $@
+
+$(KORE_MUSL_DIR)/obj/version.o: $(KORE_MUSL_TREE)
+	$(MUSL_CC) $(MUSL_CFLAGS) -c $(KORE_MUSL_DIR)/obj/version.c -o $@
+
+$(KORE_HOST_DIR)/obj/%.o: $(KORE_HOST_TREE)
+	cc $(HOST_CFLAGS) $(KORE_WARN) -I$(KORE_HOST_DIR)/obj \
+	    $(if $(filter kore,$*),-Dmain=kore_main) \
+	    -c $(KORE_HOST_DIR)/src/$*.c -o $@
+
+$(KORE_HOST_DIR)/obj/version.o: $(KORE_HOST_TREE)
+	cc $(HOST_CFLAGS) -c $(KORE_HOST_DIR)/obj/version.c -o $@
+
+$(KORE_MUSL_LIB): $(KORE_MUSL_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(KORE_HOST_LIB): $(KORE_HOST_OBJS)
+	@rm -f $@
+	ar rcs $@ $^

@@ -1,0 +1,294 @@
+/*
+ * db.c - one parameterised statement at a time, asynchronously, through
+ * Kore's pgsql layer (see db.h for the contract with handlers).
+ */
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+#include <kore/pgsql.h>
+
+#include "db.h"
+#include "svc.h"
+#include "svc_error.h"
+
+#define DB_NAME			"db"
+#define DB_PASSWORD_MAX		256
+#define DB_CONNINFO_MAX		2048
+
+/*
+ * Server-side deadlines: a statement (or a lock wait) never outlives the
+ * request deadline (2 s), and a connect attempt gives up in time too.
+ */
+#define DB_SESSION_OPTS		" connect_timeout=2 keepalives_idle=10" \
+				" options='-c statement_timeout=1500" \
+				" -c lock_timeout=1000" \
+				" -c idle_in_transaction_session_timeout=5000'"
+
+#define DB_CALL_INIT		0
+#define DB_CALL_SETUP		1
+#define DB_CALL_RUNNING		2
+#define DB_CALL_FINISHED	3
+
+static int	db_fail(struct db_call *, struct svc_error *);
+static void	db_call_cleanup(void *);
+static void	db_append(char *, size_t, const char *);
+static int	db_read_password(const char *, char *, size_t);
+static void	db_conninfo_append_quoted(char *, size_t, const char *);
+
+static char	db_conninfo[DB_CONNINFO_MAX];
+
+static const struct db_stmt	q_ready = { "ready", "SELECT 1", 0 };
+
+/*
+ * Runs in the parent, before the workers chroot: the password file is not
+ * reachable afterwards.
+ */
+void
+db_parent_init(void)
+{
+	const char	*info, *pwfile;
+	char		pw[DB_PASSWORD_MAX];
+
+	if ((info = getenv("DB_CONNINFO")) == NULL || *info == '\0')
+		fatalx("DB_CONNINFO is not set");
+	if (kore_strlcpy(db_conninfo, info, sizeof(db_conninfo)) >=
+	    sizeof(db_conninfo))
+		fatalx("DB_CONNINFO too long");
+
+	if ((pwfile = getenv("DB_PASSWORD_FILE")) != NULL && *pwfile != '\0') {
+		if (!db_read_password(pwfile, pw, sizeof(pw)))
+			fatalx("cannot read DB_PASSWORD_FILE %s", pwfile);
+		db_conninfo_append_quoted(db_conninfo, sizeof(db_conninfo),
+		    pw);
+		explicit_bzero(pw, sizeof(pw));
+	}
+
+	db_append(db_conninfo, sizeof(db_conninfo), DB_SESSION_OPTS);
+}
+
+void
+db_worker_init(void)
+{
+	if (!kore_pgsql_register(DB_NAME, db_conninfo))
+		fatalx("cannot register the database");
+	/* The worker no longer needs the password in clear. */
+	explicit_bzero(db_conninfo, sizeof(db_conninfo));
+}
+
+int
+db_exec(struct http_request *req, struct db_call *c,
+    const struct db_stmt *st, const char **values,
+    struct svc_error *err)
+{
+	for (;;) {
+		switch (c->state) {
+		case DB_CALL_INIT:
+			kore_pgsql_init(&c->pgsql);
+			kore_pgsql_bind_request(&c->pgsql, req);
+			c->stmt = st;
+			c->state = DB_CALL_SETUP;
+			break;
+		case DB_CALL_SETUP:
+			if (!kore_pgsql_setup(&c->pgsql, DB_NAME,
+			    KORE_PGSQL_ASYNC)) {
+				/* Queued for a free connection: Kore wakes us. */
+				if (c->pgsql.state == KORE_PGSQL_STATE_INIT)
+					return (DB_PENDING);
+				return (db_fail(c, err));
+			}
+			if (!kore_pgsql_query_param_fields(&c->pgsql, st->sql,
+			    0, st->nparams, values, NULL, NULL))
+				return (db_fail(c, err));
+			c->state = DB_CALL_RUNNING;
+			return (DB_PENDING);
+		case DB_CALL_RUNNING:
+			switch (c->pgsql.state) {
+			case KORE_PGSQL_STATE_WAIT:
+				return (DB_PENDING);
+			case KORE_PGSQL_STATE_ERROR:
+				return (db_fail(c, err));
+			case KORE_PGSQL_STATE_COMPLETE:
+				c->state = DB_CALL_FINISHED;
+				return (DB_OK);
+			case KORE_PGSQL_STATE_RESULT:
+				/* Keep the rows; Kore would clear them. */
+				if (c->result == NULL) {
+					c->result = c->pgsql.result;
+					c->pgsql.result = NULL;
+				}
+				kore_pgsql_continue(&c->pgsql);
+				break;
+			default:
+				kore_pgsql_continue(&c->pgsql);
+				break;
+			}
+			break;
+		case DB_CALL_FINISHED:
+			return (DB_OK);
+		default:
+			fatal("db_exec: bad state %d", c->state);
+		}
+	}
+}
+
+void
+db_done(struct db_call *c)
+{
+	if (c->state != DB_CALL_INIT)
+		kore_pgsql_cleanup(&c->pgsql);
+	if (c->result != NULL) {
+		PQclear(c->result);
+		c->result = NULL;
+	}
+	c->state = DB_CALL_INIT;
+}
+
+/* GET /readyz: ready when PostgreSQL answers a query within the deadline. */
+int
+db_readyz(struct http_request *req)
+{
+	struct db_call		*c;
+	struct svc_error	err;
+	struct kore_buf		buf;
+	int			r;
+
+	c = svc_app_state(req, sizeof(*c), db_call_cleanup);
+	svc_error_init(&err);
+	r = db_exec(req, c, &q_ready, NULL, &err);
+	if (r == DB_PENDING)
+		return (KORE_RESULT_RETRY);
+	if (r == DB_FAILED) {
+		svc_respond_error(req, &err);
+		return (KORE_RESULT_OK);
+	}
+	db_done(c);
+
+	kore_buf_init(&buf, 32);
+	kore_buf_appendf(&buf, "{\"status\":\"ready\"}");
+	svc_respond_json(req, 200, &buf);
+	kore_buf_cleanup(&buf);
+	return (KORE_RESULT_OK);
+}
+
+static void
+db_call_cleanup(void *arg)
+{
+	db_done(arg);
+}
+
+int
+db_ntuples(const struct db_call *c)
+{
+	if (c->result == NULL)
+		return (0);
+	return (PQntuples(c->result));
+}
+
+const char *
+db_value(const struct db_call *c, int row, int col)
+{
+	return (PQgetvalue(c->result, row, col));
+}
+
+int
+db_isnull(const struct db_call *c, int row, int col)
+{
+	return (PQgetisnull(c->result, row, col));
+}
+
+/*
+ * Maps a failed statement to the contract: the database being away,
+ * restarting, overloaded or too slow is 503 unavailable (the caller may
+ * retry); anything else is our bug, 500, logged here without SQL text
+ * reaching the client.
+ */
+static int
+db_fail(struct db_call *c, struct svc_error *err)
+{
+	const char	*state;
+
+	state = NULL;
+	if (c->pgsql.result != NULL)
+		state = PQresultErrorField(c->pgsql.result, PG_DIAG_SQLSTATE);
+
+	if (state == NULL || !strncmp(state, "08", 2) ||
+	    !strncmp(state, "53", 2) || !strncmp(state, "57", 2) ||
+	    !strcmp(state, "40001") || !strcmp(state, "40P01") ||
+	    !strcmp(state, "55P03")) {
+		svc_error_set(err, SVC_UNAVAILABLE,
+		    "the database is unavailable, retry later");
+		err->retry_after = 1;
+	} else {
+		svc_error_set(err, SVC_INTERNAL, "internal error");
+	}
+
+	kore_log(LOG_WARNING, "db %s failed (%s): %s",
+	    c->stmt != NULL ? c->stmt->name : "?",
+	    state != NULL ? state : "no sqlstate",
+	    c->pgsql.error != NULL ? c->pgsql.error : "unknown");
+
+	db_done(c);
+	return (DB_FAILED);
+}
+
+static int
+db_read_password(const char *path, char *out, size_t len)
+{
+	int		fd;
+	ssize_t		n;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (0);
+	n = read(fd, out, len - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return (0);
+
+	out[n] = '\0';
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+		out[--n] = '\0';
+
+	return (n > 0);
+}
+
+/* Appends " password='...'" with libpq's quoting rules. */
+static void
+db_conninfo_append_quoted(char *dst, size_t len, const char *pw)
+{
+	size_t		off;
+	const char	*p;
+
+	db_append(dst, len, " password='");
+
+	off = strlen(dst);
+	for (p = pw; *p != '\0'; p++) {
+		if (off + 3 >= len)
+			fatalx("DB_CONNINFO too long");
+		if (*p == '\'' || *p == '\\')
+			dst[off++] = '\\';
+		dst[off++] = *p;
+	}
+	dst[off] = '\0';
+
+	db_append(dst, len, "'");
+}
+
+static void
+db_append(char *dst, size_t len, const char *src)
+{
+	size_t		off, n;
+
+	off = strlen(dst);
+	n = strlen(src);
+	if (off + n >= len)
+		fatalx("DB_CONNINFO too long");
+	memcpy(dst + off, src, n + 1);
+}

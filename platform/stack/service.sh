@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# service.sh RUNDIR start|stop|kill|status NAME - one service of the stack
+# run natively (MODE=native): the same static executable and default config
+# as in the image, with the image's file layout recreated in a per-service
+# folder that becomes the chroot of its workers and key manager.
+#
+#   RUNDIR/svc/NAME/etc/crm/NAME.conf    conf/NAME.conf with root, keymgr_root,
+#                                       bind and tls_dhparam set for this run
+#   RUNDIR/svc/NAME/etc/crm/tls/         cert.pem, key.pem (key manager only),
+#                                       ca.pem, ffdhe2048.pem
+#   RUNDIR/svc/NAME/etc/crm/secrets/     tokens and the DB password, read by
+#                                       the parent before it forks
+#   RUNDIR/logs/NAME.log                 the service's JSON log lines
+# Environment: BIN_DIR (default build/musl/bin), the port variables of
+# platform/stack/lib.sh.
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+CRM_UID=10001		# workers: `runas crm` in conf/*.conf and the images
+CRM_KEYS_UID=10002	# key manager: `keymgr_runas crm-keys`
+
+usage() { die "usage: service.sh RUNDIR start|stop|kill|status NAME"; }
+[ $# -eq 3 ] || usage
+RUN=$(rundir "$1"); cmd=$2; name=$3
+BIN_DIR=${BIN_DIR:-$REPO_DIR/build/musl/bin}
+
+case "$name" in
+crm-api)		port=${CRM_API_PORT:-8443}; role=crm_api ;;
+order-service)		port=${ORDER_SERVICE_PORT:-8444}; role=order_service ;;
+inventory-service)	port=${INVENTORY_SERVICE_PORT:-8445}; role=inventory_service ;;
+logistics-service)	port=${LOGISTICS_SERVICE_PORT:-8446}; role= ;;
+*)			usage ;;
+esac
+
+root=$RUN/svc/$name
+pidfile=$RUN/svc/$name.pid
+logfile=$RUN/logs/$name.log
+
+# The unprivileged users Kore drops to, with the images' uids.
+ensure_users() {
+	getent group crm >/dev/null || groupadd -r -g "$CRM_UID" crm
+	getent passwd crm >/dev/null ||
+	    useradd -r -u "$CRM_UID" -g crm -d / -s /usr/sbin/nologin crm
+	getent group crm-keys >/dev/null || groupadd -r -g "$CRM_KEYS_UID" crm-keys
+	getent passwd crm-keys >/dev/null ||
+	    useradd -r -u "$CRM_KEYS_UID" -g crm-keys -d / -s /usr/sbin/nologin crm-keys
+}
+
+layout() {
+	local e="$root/etc/crm" conf
+	mkdir -p "$e/tls" "$e/secrets" "$RUN/logs"
+	install -m 0644 "$RUN/pki/$name.pem" "$e/tls/cert.pem"
+	install -m 0400 -o crm-keys "$RUN/pki/$name.key" "$e/tls/key.pem"
+	install -m 0644 "$RUN/pki/ca.pem" "$e/tls/ca.pem"
+	install -m 0644 "$RUN/pki/ffdhe2048.pem" "$e/tls/ffdhe2048.pem"
+	install -m 0400 "$RUN/secrets/service_token" "$e/secrets/service_token"
+	install -m 0400 "$RUN/secrets/api_key" "$e/secrets/api_key"
+	if [ -n "$role" ]; then
+		install -m 0400 "$RUN/secrets/db_$role" "$e/secrets/db_password"
+	fi
+	chmod 0700 "$e/secrets"
+	conf="$REPO_DIR/conf/$name.conf"
+	[ -f "$conf" ] || die "no $conf"
+	sed -e "s|^root[[:space:]].*|root		$root|" \
+	    -e "s|^keymgr_root[[:space:]].*|keymgr_root	$root|" \
+	    -e "s|^\([[:space:]]*bind[[:space:]]\).*|\1127.0.0.1 $port|" \
+	    -e "s|^tls_dhparam[[:space:]].*|tls_dhparam	$e/tls/ffdhe2048.pem|" \
+	    "$conf" >"$e/$name.conf"
+}
+
+running() { [ -f "$pidfile" ] && alive "$(cat "$pidfile")"; }
+
+healthy() {
+	curl -fsS --max-time 2 --cacert "$RUN/pki/ca.pem" \
+	    "https://127.0.0.1:$port/healthz" >/dev/null 2>&1
+}
+
+start() {
+	local e="$root/etc/crm"
+	if running && healthy; then
+		return 0
+	fi
+	running && stop
+	[ -x "$BIN_DIR/$name" ] || die "no executable $BIN_DIR/$name (make services)"
+	ensure_users
+	layout
+	# A clean environment: only what the service is documented to read.
+	setsid env -i PATH=/nonexistent \
+	    SERVICE_TOKEN_FILE="$e/secrets/service_token" \
+	    API_KEY_FILE="$e/secrets/api_key" \
+	    DB_CONNINFO="host=127.0.0.1 port=$PG_PORT dbname=crm_supply_db user=$role sslmode=verify-full sslrootcert=/etc/crm/tls/ca.pem" \
+	    DB_PASSWORD_FILE="$e/secrets/db_password" \
+	    ${RATE_LIMIT_RATE:+RATE_LIMIT_RATE=$RATE_LIMIT_RATE} \
+	    ${RATE_LIMIT_BURST:+RATE_LIMIT_BURST=$RATE_LIMIT_BURST} \
+	    "$BIN_DIR/$name" -f -c "$e/$name.conf" \
+	    >>"$logfile" 2>&1 </dev/null &
+	echo $! >"$pidfile"
+	for _ in $(seq 1 100); do
+		healthy && return 0
+		running || die "$name exited at start; see $logfile"
+		sleep 0.1
+	done
+	die "$name did not answer /healthz within 10 s; see $logfile"
+}
+
+stop() {
+	local pid
+	running || { rm -f "$pidfile"; return 0; }
+	pid=$(cat "$pidfile")
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 1 100); do
+		alive "$pid" || { rm -f "$pidfile"; return 0; }
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	rm -f "$pidfile"
+}
+
+case "$cmd" in
+start)	start ;;
+stop)	stop ;;
+kill)	if running; then kill -KILL "$(cat "$pidfile")"; fi; rm -f "$pidfile" ;;
+status)	running && healthy ;;
+*)	usage ;;
+esac

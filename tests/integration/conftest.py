@@ -1,0 +1,147 @@
+"""Integration fixtures: a real PostgreSQL cluster, the real PKI and the
+static service executables, started by the test run on their own ports (so
+a running `make up` stack is never disturbed) and stopped at the end."""
+
+import json
+import os
+import socket
+import ssl
+import subprocess
+import http.client
+import time
+import uuid
+
+import pytest
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.environ.get("BUILD", os.path.join(REPO, "build"))
+RUN = os.path.join(BUILD, "itest")
+STACK = os.path.join(REPO, "platform", "stack")
+
+# Test ports: never the defaults of a running stack.
+PORTS = {
+    "PG_PORT": "55532",
+    "CRM_API_PORT": "18443",
+    "ORDER_SERVICE_PORT": "18444",
+    "INVENTORY_SERVICE_PORT": "18445",
+    "LOGISTICS_SERVICE_PORT": "18446",
+}
+ENV = dict(os.environ, **PORTS, BIN_DIR=os.path.join(BUILD, "musl", "bin"))
+
+
+def stack(*args, env=None, check=True):
+    """Runs a platform/stack script; its output goes to the test log."""
+    return subprocess.run([os.path.join(STACK, args[0]), RUN, *args[1:]],
+                          env=env or ENV, check=check,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=120)
+
+
+def secret(name):
+    with open(os.path.join(RUN, "secrets", name)) as f:
+        return f.read().strip()
+
+
+class Client:
+    """One HTTPS client for one service, verified against the stack's CA."""
+
+    def __init__(self, port, token):
+        self.port = int(port)
+        self.token = token
+        self.ctx = ssl.create_default_context(
+            cafile=os.path.join(RUN, "pki", "ca.pem"))
+
+    def raw(self, method, path, body=None, headers=None, timeout=5):
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port,
+                                           context=self.ctx, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            data = resp.read()
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+        finally:
+            conn.close()
+
+    def call(self, method, path, body=None, headers=None, token=True,
+             timeout=5):
+        h = {}
+        if token is True:
+            h["Authorization"] = "Bearer " + self.token
+        elif token:
+            h["Authorization"] = token
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+            h["Content-Type"] = "application/json"
+        h.update(headers or {})
+        status, hdrs, data = self.raw(method, path, body, h, timeout)
+        doc = None
+        if data:
+            assert hdrs.get("content-type", "").startswith(
+                "application/json"), (status, hdrs, data[:200])
+            doc = json.loads(data)
+        return status, hdrs, doc
+
+
+def assert_error(status, hdrs, doc, want_status, code):
+    """The contract's error shape, and nothing else in it."""
+    assert status == want_status, (status, doc)
+    assert set(doc) == {"error"}, doc
+    err = doc["error"]
+    assert err["code"] == code, doc
+    assert isinstance(err["message"], str) and err["message"], doc
+    assert err["request_id"] == hdrs["x-request-id"], (doc, hdrs)
+    assert set(err) <= {"code", "message", "request_id", "details"}, doc
+    return err
+
+
+@pytest.fixture(scope="session")
+def pg():
+    os.makedirs(RUN, exist_ok=True)
+    stack("pki.sh")
+    stack("postgres.sh", "start")
+    stack("migrate.sh")
+    yield
+    stack("postgres.sh", "stop", check=False)
+
+
+def start_service(name, **env):
+    stack("service.sh", "start", name, env=dict(ENV, **env))
+
+
+def stop_service(name):
+    stack("service.sh", "stop", name, check=False)
+
+
+@pytest.fixture(scope="session")
+def inventory(pg):
+    start_service("inventory-service")
+    yield Client(PORTS["INVENTORY_SERVICE_PORT"], secret("service_token"))
+    stop_service("inventory-service")
+
+
+def psql(sql):
+    """Runs SQL as the admin (operators' DATABASE_URL) and returns rows."""
+    url = stack("postgres.sh", "url").stdout.strip().splitlines()[-1]
+    out = subprocess.run(["psql", url, "-XAtq", "-F", "|", "-c", sql],
+                         check=True, stdout=subprocess.PIPE, text=True,
+                         timeout=30).stdout
+    return [line.split("|") for line in out.splitlines() if line]
+
+
+def new_product(prefix="P"):
+    return "%s-%s" % (prefix, uuid.uuid4().hex[:12].upper())
+
+
+def wait_for(pred, timeout=15.0, step=0.2):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(step)
+    return False
+
+
+def port_open(port):
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", int(port))) == 0

@@ -1,0 +1,9 @@
+# tests/integration/integration.mk - integration tests: a real PostgreSQL
+# cluster, the real PKI and the static services over real TLS, started and
+# stopped by the test run itself (tests/integration/conftest.py) on ports of
+# their own. Debian's python3 carries pytest (python3-pytest).
+PYTEST		:= /usr/bin/python3 -m pytest
+
+.PHONY: integration
+integration: services
+	BUILD=$(BUILD) $(PYTEST) -q -p no:cacheprovider tests/integration

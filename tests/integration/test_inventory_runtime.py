@@ -1,0 +1,150 @@
+"""inventory-service as a process: TLS policy, sandbox, static binary, rate
+limiting, PostgreSQL going away and coming back, a crash of the master."""
+
+import concurrent.futures
+import os
+import socket
+import subprocess
+import time
+
+from conftest import (BUILD, ENV, PORTS, RUN, Client, assert_error,
+                      new_product, port_open, secret, stack, start_service,
+                      stop_service, wait_for)
+
+BIN = os.path.join(BUILD, "musl", "bin", "inventory-service")
+PORT = PORTS["INVENTORY_SERVICE_PORT"]
+CA = os.path.join(RUN, "pki", "ca.pem")
+
+
+def s_client(*args):
+    p = subprocess.run(["openssl", "s_client", "-connect",
+                        "127.0.0.1:" + PORT, "-CAfile", CA,
+                        "-verify_return_error", *args],
+                       input="", stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=20)
+    return p.returncode, p.stdout
+
+
+def test_static_executable():
+    out = subprocess.run(["file", "-L", BIN], stdout=subprocess.PIPE,
+                         text=True, check=True).stdout
+    assert "statically linked" in out and "interpreter" not in out, out
+    ldd = subprocess.run(["ldd", BIN], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True).stdout
+    assert "not a dynamic executable" in ldd, ldd
+    nm = subprocess.run(["nm", BIN], stdout=subprocess.PIPE, text=True).stdout
+    assert " U dlopen" not in nm and " T dlopen" not in nm
+
+
+def test_tls_policy(inventory):
+    rc, out = s_client("-tls1_3")
+    assert rc == 0 and "TLSv1.3" in out, out
+    rc, out = s_client("-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256")
+    assert rc == 0, out
+    assert "Peer signature type: ECDSA" in out or "ECDSA" in out
+    rc, out = s_client("-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA")
+    assert rc != 0, "CBC suite accepted"
+    rc, out = s_client("-tls1_1", "-cipher", "ALL:@SECLEVEL=0")
+    assert rc != 0, "TLS 1.1 accepted"
+    status, hdrs, _ = inventory.call("GET", "/healthz", token=False)
+    assert "max-age=63072000" in hdrs.get("strict-transport-security", "")
+
+
+def test_plain_http_gets_no_http_answer(inventory):
+    with socket.create_connection(("127.0.0.1", int(PORT)), timeout=3) as s:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        try:
+            data = s.recv(100)
+        except (ConnectionResetError, socket.timeout):
+            data = b""
+    assert not data.startswith(b"HTTP/"), data
+
+
+def _children(pid):
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)],
+                         stdout=subprocess.PIPE, text=True).stdout
+    return [int(x) for x in out.split()]
+
+
+def _status(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f
+                    if ":\t" in line)
+
+
+def test_sandbox_of_workers(inventory):
+    with open(os.path.join(RUN, "svc", "inventory-service.pid")) as f:
+        parent = int(f.read())
+    kids = _children(parent)
+    assert len(kids) >= 3, kids  # key manager + 2 workers
+    for pid in kids:
+        st = _status(pid)
+        uid = int(st["Uid"].split()[0])
+        assert uid != 0, (pid, st["Uid"])
+        assert st["Seccomp"].strip() == "2", (pid, st["Seccomp"])
+        # chrooted away from the host's root
+        assert os.readlink("/proc/%d/root" % pid) != "/"
+
+
+def test_database_down_then_back(inventory):
+    pid = new_product()
+    assert inventory.call("PUT", "/inventory/" + pid, {"quantity": 3})[0] == 201
+    stack("postgres.sh", "stop")
+    try:
+        t0 = time.monotonic()
+        status, hdrs, doc = inventory.call("GET", "/inventory/" + pid)
+        assert time.monotonic() - t0 < 3.0
+        assert_error(status, hdrs, doc, 503, "unavailable")
+        assert int(hdrs["retry-after"]) >= 1
+        assert inventory.call("GET", "/readyz", token=False)[0] == 503
+        assert inventory.call("GET", "/healthz", token=False)[0] == 200
+    finally:
+        stack("postgres.sh", "start")
+    # Recovery without a restart of the service.
+    assert wait_for(lambda: inventory.call("GET", "/inventory/" + pid)[0]
+                    == 200, timeout=15)
+    assert inventory.call("GET", "/readyz", token=False)[0] == 200
+    assert inventory.call("GET", "/inventory/" + pid)[2]["quantity"] == 3
+
+
+def test_rate_limit_is_per_instance_and_configurable(inventory):
+    stop_service("inventory-service")
+    start_service("inventory-service", RATE_LIMIT_RATE="5",
+                  RATE_LIMIT_BURST="10")
+    try:
+        client = Client(PORT, secret("service_token"))
+
+        def hit(_):
+            return client.call("GET", "/inventory/" + new_product())
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=10) as pool:
+            results = list(pool.map(hit, range(40)))
+        limited = [r for r in results if r[0] == 429]
+        assert 20 <= len(limited) <= 35, [r[0] for r in results]
+        status, hdrs, doc = limited[0]
+        assert_error(status, hdrs, doc, 429, "rate_limited")
+        assert int(hdrs["retry-after"]) >= 1
+        time.sleep(2.5)  # the bucket refills (rate 5/s, burst 10)
+        _, _, body = client.raw("GET", "/metrics")
+        assert "rate_limit_rejections_total" in body.decode()
+    finally:
+        stop_service("inventory-service")
+        start_service("inventory-service")
+
+
+def test_master_killed_then_started(inventory):
+    stack("service.sh", "kill", "inventory-service")
+    assert wait_for(lambda: not port_open(PORT), timeout=10)
+    start_service("inventory-service")
+    assert inventory.call("GET", "/readyz", token=False)[0] == 200
+
+
+def test_request_id_in_logs(inventory):
+    rid = "itest-log-" + new_product().lower()
+    inventory.call("GET", "/inventory/" + new_product(),
+                   headers={"X-Request-Id": rid})
+    log = os.path.join(RUN, "logs", "inventory-service.log")
+    assert wait_for(lambda: rid in open(log).read(), timeout=5)
+    line = [ln for ln in open(log) if rid in ln][0]
+    assert '"status":404' in line.replace(" ", "")
+    assert secret("service_token") not in open(log).read()

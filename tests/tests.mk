@@ -1,0 +1,13 @@
+# tests/tests.mk - `make test` runs everything: unit (Check, glibc with ASan
+# and UBSan), integration (real PostgreSQL, real TLS, static services). It
+# installs what it needs first, so it works on a fresh machine too.
+include tests/unit/unit.mk
+include tests/integration/integration.mk
+
+.PHONY: packages
+packages:
+	./build.sh packages
+
+test: packages
+	$(MAKE) unit
+	$(MAKE) integration

@@ -1,0 +1,172 @@
+/*
+ * test_log.c - the JSON log lines.
+ */
+
+#include <unistd.h>
+
+#include "unit.h"
+#include "fmt.h"
+#include "svc_log.h"
+
+static char	lines[8192];
+
+/* Runs fn with the log going to a pipe; returns what was written. */
+static const char *
+capture(void (*fn)(void))
+{
+	int		fds[2];
+	ssize_t		n;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	svc_log_set_fd(fds[1]);
+	fn();
+	svc_log_set_fd(STDOUT_FILENO);
+	close(fds[1]);
+
+	n = read(fds[0], lines, sizeof(lines) - 1);
+	close(fds[0]);
+	ck_assert_int_ge(n, 0);
+	lines[n] = '\0';
+
+	return (lines);
+}
+
+static yajl_val
+parse_line(const char *s)
+{
+	char		errbuf[128];
+	yajl_val	v;
+
+	v = yajl_tree_parse(s, errbuf, sizeof(errbuf));
+	if (v == NULL)
+		ck_abort_msg("log line not JSON (%s): %s", errbuf, s);
+
+	return (v);
+}
+
+static void
+emit_request(void)
+{
+	svc_log_init("inventory-service", SVC_LOG_INFO);
+	svc_log_set_worker(3);
+	svc_log_request("req-42", "PUT", "/inventory/:id", 201, 12.3456);
+}
+
+START_TEST(request_line)
+{
+	const char	*out;
+	yajl_val	v, n;
+	time_t		t;
+	const char	*k_time[] = { "time", NULL };
+	const char	*k_level[] = { "level", NULL };
+	const char	*k_svc[] = { "service", NULL };
+	const char	*k_rid[] = { "request_id", NULL };
+	const char	*k_method[] = { "method", NULL };
+	const char	*k_route[] = { "route", NULL };
+	const char	*k_status[] = { "status", NULL };
+	const char	*k_worker[] = { "worker", NULL };
+	const char	*k_dur[] = { "duration_ms", NULL };
+
+	out = capture(emit_request);
+
+	/* Exactly one line, newline-terminated. */
+	ck_assert_int_eq(out[strlen(out) - 1], '\n');
+	ck_assert_ptr_eq(strchr(out, '\n'), out + strlen(out) - 1);
+
+	v = parse_line(out);
+	ck_assert(fmt_rfc3339_parse(unit_str(v, k_time), &t));
+	ck_assert_int_eq(strlen(unit_str(v, k_time)), 24);
+	ck_assert_int_eq(unit_str(v, k_time)[23], 'Z');
+	ck_assert_int_lt(labs((long)(t - time(NULL))), 5);
+	ck_assert_str_eq(unit_str(v, k_level), "info");
+	ck_assert_str_eq(unit_str(v, k_svc), "inventory-service");
+	ck_assert_str_eq(unit_str(v, k_rid), "req-42");
+	ck_assert_str_eq(unit_str(v, k_method), "PUT");
+	ck_assert_str_eq(unit_str(v, k_route), "/inventory/:id");
+	n = yajl_tree_get(v, k_status, yajl_t_number);
+	ck_assert_int_eq(YAJL_GET_INTEGER(n), 201);
+	n = yajl_tree_get(v, k_worker, yajl_t_number);
+	ck_assert_int_eq(YAJL_GET_INTEGER(n), 3);
+	n = yajl_tree_get(v, k_dur, yajl_t_number);
+	ck_assert(YAJL_GET_DOUBLE(n) > 12.345 && YAJL_GET_DOUBLE(n) < 12.347);
+	yajl_tree_free(v);
+}
+END_TEST
+
+static void
+emit_events(void)
+{
+	svc_log_init("svc", SVC_LOG_INFO);
+	svc_log(SVC_LOG_DEBUG, NULL, "not shown");
+	svc_log(SVC_LOG_ERROR, NULL, "quote \" newline \n tab \t %d", 7);
+	svc_log(SVC_LOG_WARN, "r1", "bad utf8 \xff here");
+	svc_log_request("r2", "GET", "/x", 503, 1.0);
+}
+
+START_TEST(event_lines)
+{
+	const char	*out, *nl;
+	char		line[2048];
+	yajl_val	v;
+	const char	*k_level[] = { "level", NULL };
+	const char	*k_msg[] = { "message", NULL };
+	const char	*k_rid[] = { "request_id", NULL };
+	int		count;
+
+	out = capture(emit_events);
+
+	count = 0;
+	while ((nl = strchr(out, '\n')) != NULL) {
+		ck_assert_uint_lt((size_t)(nl - out), sizeof(line));
+		memcpy(line, out, nl - out);
+		line[nl - out] = '\0';
+		v = parse_line(line);
+		switch (count) {
+		case 0:
+			ck_assert_str_eq(unit_str(v, k_level), "error");
+			ck_assert_str_eq(unit_str(v, k_msg),
+			    "quote \" newline \n tab \t 7");
+			ck_assert_ptr_nonnull(yajl_tree_get(v, k_rid,
+			    yajl_t_null));
+			break;
+		case 1:
+			ck_assert_str_eq(unit_str(v, k_level), "warn");
+			ck_assert_str_eq(unit_str(v, k_rid), "r1");
+			ck_assert_str_eq(unit_str(v, k_msg),
+			    "bad utf8 \xef\xbf\xbd here");
+			break;
+		case 2:
+			/* 5xx request lines are errors. */
+			ck_assert_str_eq(unit_str(v, k_level), "error");
+			break;
+		}
+		yajl_tree_free(v);
+		out = nl + 1;
+		count++;
+	}
+
+	ck_assert_int_eq(count, 3);
+	ck_assert_int_eq(*out, '\0');
+}
+END_TEST
+
+static Suite *
+log_suite(void)
+{
+	Suite		*s;
+	TCase		*tc;
+
+	s = suite_create("log");
+	tc = tcase_create("log");
+	tcase_add_test(tc, request_line);
+	tcase_add_test(tc, event_lines);
+	suite_add_tcase(s, tc);
+
+	return (s);
+}
+
+int
+main(void)
+{
+	return (unit_run(log_suite()));
+}
