@@ -48,6 +48,8 @@ struct db_call {
 	PGresult		*result;
 	const struct db_stmt	*stmt;
 	int			state;
+	int			held;		/* counted as in use */
+	int			queued;		/* counted as waiting */
 };
 
 void		db_parent_init(void);

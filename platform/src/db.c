@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <kore/pgsql.h>
 
 #include "db.h"
+#include "metrics.h"
 #include "svc.h"
 #include "svc_error.h"
 
@@ -39,6 +41,9 @@
 
 static int	db_fail(struct db_call *, struct svc_error *);
 static void	db_call_cleanup(void *);
+static void	db_count(const struct db_call *, const char *);
+static void	db_hold(struct db_call *, int);
+static void	db_queue(struct db_call *, int);
 static void	db_append(char *, size_t, const char *);
 static int	db_read_password(const char *, char *, size_t);
 static void	db_conninfo_append_quoted(char *, size_t, const char *);
@@ -97,13 +102,17 @@ db_exec(struct http_request *req, struct db_call *c,
 			c->state = DB_CALL_SETUP;
 			break;
 		case DB_CALL_SETUP:
+			db_queue(c, 0);
 			if (!kore_pgsql_setup(&c->pgsql, DB_NAME,
 			    KORE_PGSQL_ASYNC)) {
 				/* Queued for a free connection: Kore wakes us. */
-				if (c->pgsql.state == KORE_PGSQL_STATE_INIT)
+				if (c->pgsql.state == KORE_PGSQL_STATE_INIT) {
+					db_queue(c, 1);
 					return (DB_PENDING);
+				}
 				return (db_fail(c, err));
 			}
+			db_hold(c, 1);
 			if (!kore_pgsql_query_param_fields(&c->pgsql, st->sql,
 			    0, st->nparams, values, NULL, NULL))
 				return (db_fail(c, err));
@@ -116,6 +125,9 @@ db_exec(struct http_request *req, struct db_call *c,
 			case KORE_PGSQL_STATE_ERROR:
 				return (db_fail(c, err));
 			case KORE_PGSQL_STATE_COMPLETE:
+				/* Kore has put the connection back already. */
+				db_hold(c, 0);
+				db_count(c, "ok");
 				c->state = DB_CALL_FINISHED;
 				return (DB_OK);
 			case KORE_PGSQL_STATE_RESULT:
@@ -142,6 +154,8 @@ db_exec(struct http_request *req, struct db_call *c,
 void
 db_done(struct db_call *c)
 {
+	db_queue(c, 0);
+	db_hold(c, 0);
 	if (c->state != DB_CALL_INIT)
 		kore_pgsql_cleanup(&c->pgsql);
 	if (c->result != NULL) {
@@ -226,8 +240,10 @@ db_fail(struct db_call *c, struct svc_error *err)
 		svc_error_set(err, SVC_UNAVAILABLE,
 		    "the database is unavailable, retry later");
 		err->retry_after = 1;
+		db_count(c, "unavailable");
 	} else {
 		svc_error_set(err, SVC_INTERNAL, "internal error");
+		db_count(c, "error");
 	}
 
 	kore_log(LOG_WARNING, "db %s failed (%s): %s",
@@ -237,6 +253,38 @@ db_fail(struct db_call *c, struct svc_error *err)
 
 	db_done(c);
 	return (DB_FAILED);
+}
+
+/* db_queries_total{statement,outcome}: what the service asked, and how. */
+static void
+db_count(const struct db_call *c, const char *outcome)
+{
+	char		labels[METRICS_LABELS_MAX];
+
+	(void)snprintf(labels, sizeof(labels),
+	    "statement=\"%s\",outcome=\"%s\"",
+	    c->stmt != NULL ? c->stmt->name : "?", outcome);
+	metrics_counter_add("db_queries_total", labels, 1);
+}
+
+/* db_pool_connections_in_use: connections of the pools lent out now. */
+static void
+db_hold(struct db_call *c, int hold)
+{
+	if (c->held == hold)
+		return;
+	c->held = hold;
+	metrics_gauge_add("db_pool_connections_in_use", NULL, hold ? 1 : -1);
+}
+
+/* db_queue_waiting: requests waiting for a free pool connection. */
+static void
+db_queue(struct db_call *c, int queued)
+{
+	if (c->queued == queued)
+		return;
+	c->queued = queued;
+	metrics_gauge_add("db_queue_waiting", NULL, queued ? 1 : -1);
 }
 
 static int

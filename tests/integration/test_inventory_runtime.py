@@ -105,6 +105,10 @@ def test_database_down_then_back(inventory):
                     == 200, timeout=15)
     assert inventory.call("GET", "/readyz", token=False)[0] == 200
     assert inventory.call("GET", "/inventory/" + pid)[2]["quantity"] == 3
+    metrics = inventory.raw("GET", "/metrics")[2].decode()
+    assert 'db_queries_total{statement="stock_get",outcome="unavailable"}' \
+        in metrics
+    assert "db_pool_connections_in_use" in metrics
 
 
 def test_rate_limit_is_per_instance_and_configurable(inventory):

@@ -56,6 +56,7 @@ probe_free(struct http_request *req)
 int
 smoke_probe(struct http_request *req)
 {
+	int			i;
 	struct kore_buf		buf;
 	PGconn			*pg;
 	struct probe		*p;
@@ -63,6 +64,12 @@ smoke_probe(struct http_request *req)
 
 	if (!http_state_exists(req)) {
 		p = http_state_create(req, sizeof(*p), probe_free);
+
+		/* Grow a buffer well past malloc's mmap threshold. */
+		kore_buf_init(&buf, 1024);
+		for (i = 0; i < 512; i++)
+			kore_buf_appendf(&buf, "%04096d", i);
+		kore_buf_cleanup(&buf);
 
 		memset(&hints, 0, sizeof(hints));
 		hints.ai_family = AF_INET;
