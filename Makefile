@@ -9,7 +9,8 @@ SHELL		:= /bin/bash
 CRM_CACHE	?= /var/cache/crm-supply
 BUILD		?= $(CURDIR)/build
 RUN		?= $(CURDIR)/run
-SERVICES	:= inventory-service
+# A service is a folder apps/NAME with its descriptor (service.c).
+SERVICES	:= $(patsubst apps/%/service.c,%,$(wildcard apps/*/service.c))
 
 # Flags for our own code (platform/, apps/, tests/): strict, always.
 OUR_WARN	:= -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \

@@ -15,8 +15,9 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")" && pwd)
 RUN=${RUN:-$REPO/run}
 STACK=$REPO/platform/stack
-# Services built and run by this stage of the project.
-SERVICES="inventory-service"
+# A service is a folder apps/NAME with its descriptor (as in the Makefile).
+SERVICES=$(cd "$REPO/apps" && for d in */service.c; do
+	[ -e "$d" ] && printf '%s ' "${d%/service.c}"; done)
 
 # Build and test packages, all from Debian's archive.
 PACKAGES="build-essential musl-tools musl-dev linux-libc-dev dpkg-dev

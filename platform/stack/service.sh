@@ -12,7 +12,8 @@
 #                                       the parent before it forks
 #   RUNDIR/logs/NAME.log                 the service's JSON log lines
 # Environment: BIN_DIR (default build/musl/bin), the port variables of
-# platform/stack/lib.sh.
+# platform/stack/lib.sh. The service gets the other services' URLs
+# (*_URL) and CA_FILE, the CA it verifies them with (a path in its chroot).
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -90,6 +91,11 @@ start() {
 	    API_KEY_FILE="$e/secrets/api_key" \
 	    DB_CONNINFO="host=127.0.0.1 port=$PG_PORT dbname=crm_supply_db user=$role sslmode=verify-full sslrootcert=/etc/crm/tls/ca.pem" \
 	    DB_PASSWORD_FILE="$e/secrets/db_password" \
+	    CA_FILE=/etc/crm/tls/ca.pem \
+	    CRM_API_URL="https://127.0.0.1:${CRM_API_PORT:-8443}" \
+	    ORDER_SERVICE_URL="https://127.0.0.1:${ORDER_SERVICE_PORT:-8444}" \
+	    INVENTORY_SERVICE_URL="https://127.0.0.1:${INVENTORY_SERVICE_PORT:-8445}" \
+	    LOGISTICS_SERVICE_URL="https://127.0.0.1:${LOGISTICS_SERVICE_PORT:-8446}" \
 	    ${RATE_LIMIT_RATE:+RATE_LIMIT_RATE=$RATE_LIMIT_RATE} \
 	    ${RATE_LIMIT_BURST:+RATE_LIMIT_BURST=$RATE_LIMIT_BURST} \
 	    "$BIN_DIR/$name" -f -c "$e/$name.conf" \

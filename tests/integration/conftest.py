@@ -15,17 +15,27 @@ import pytest
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("BUILD", os.path.join(REPO, "build"))
-RUN = os.path.join(BUILD, "itest")
+# ITEST_RUN / ITEST_PORT_OFFSET let several test runs share a machine.
+RUN = os.environ.get("ITEST_RUN", os.path.join(BUILD, "itest"))
 STACK = os.path.join(REPO, "platform", "stack")
+_OFF = int(os.environ.get("ITEST_PORT_OFFSET", "0"))
 
 # Test ports: never the defaults of a running stack.
 PORTS = {
-    "PG_PORT": "55532",
-    "CRM_API_PORT": "18443",
-    "ORDER_SERVICE_PORT": "18444",
-    "INVENTORY_SERVICE_PORT": "18445",
-    "LOGISTICS_SERVICE_PORT": "18446",
+    "PG_PORT": str(55532 + _OFF),
+    "CRM_API_PORT": str(18443 + _OFF),
+    "ORDER_SERVICE_PORT": str(18444 + _OFF),
+    "INVENTORY_SERVICE_PORT": str(18445 + _OFF),
+    "LOGISTICS_SERVICE_PORT": str(18446 + _OFF),
 }
+PORT_OF = {
+    "crm-api": "CRM_API_PORT",
+    "order-service": "ORDER_SERVICE_PORT",
+    "inventory-service": "INVENTORY_SERVICE_PORT",
+    "logistics-service": "LOGISTICS_SERVICE_PORT",
+}
+# The secret a client presents to each service.
+TOKEN_OF = {"crm-api": "api_key"}
 ENV = dict(os.environ, **PORTS, BIN_DIR=os.path.join(BUILD, "musl", "bin"))
 
 
@@ -112,11 +122,43 @@ def stop_service(name):
     stack("service.sh", "stop", name, check=False)
 
 
+_running = []
+
+
+def service_client(name):
+    """Starts NAME (once per session) and returns a client for it."""
+    if name not in _running:
+        start_service(name)
+        _running.append(name)
+    return Client(PORTS[PORT_OF[name]],
+                  secret(TOKEN_OF.get(name, "service_token")))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_services():
+    yield
+    for name in reversed(_running):
+        stop_service(name)
+
+
 @pytest.fixture(scope="session")
 def inventory(pg):
-    start_service("inventory-service")
-    yield Client(PORTS["INVENTORY_SERVICE_PORT"], secret("service_token"))
-    stop_service("inventory-service")
+    return service_client("inventory-service")
+
+
+@pytest.fixture(scope="session")
+def logistics(pg):
+    return service_client("logistics-service")
+
+
+@pytest.fixture(scope="session")
+def orders(pg, inventory, logistics):
+    return service_client("order-service")
+
+
+@pytest.fixture(scope="session")
+def crm(pg, orders):
+    return service_client("crm-api")
 
 
 def psql(sql):

@@ -286,7 +286,7 @@ out=$(curl -sS --cacert "$P/ca.pem" -X POST -H 'Content-Type: application/json' 
 # Name resolution, libpq and libcurl inside a worker's sandbox.
 out=$(curl -sS -m 30 --cacert "$P/ca.pem" -w ' %{http_code}' "$URL/probe" 2>&1)
 case "$out" in
-'{"dns":'*'"pgsql":1,"curl":7} 200')
+'{"dns":'*'"pgsql":1,"curl":6} 200')
 	ok "resolver, libpq and libcurl run inside the sandbox: $out" ;;
 *)	fail "probe: $out" ;;
 esac

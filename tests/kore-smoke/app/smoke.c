@@ -83,7 +83,7 @@ smoke_probe(struct http_request *req)
 		p->pgbad = (PQstatus(pg) == CONNECTION_BAD);
 		PQfinish(pg);
 
-		if (!kore_curl_init(&p->curl, "http://localhost:1/",
+		if (!kore_curl_init(&p->curl, "http://crm-smoke.invalid:1/",
 		    KORE_CURL_ASYNC)) {
 			http_response(req, HTTP_STATUS_INTERNAL_ERROR, NULL, 0);
 			return (KORE_RESULT_OK);
