@@ -18,23 +18,7 @@ GEN_SYMTAB	:= platform/tools/gen-symtab.sh
 # Our code: strict warnings always, against the patched Kore headers.
 OUR_MUSL_CFLAGS	:= $(OUR_WARN) $(KORE_MUSL_CFLAGS) -Iplatform/include
 
-# The platform library comes from platform/platform.mk. Until that file
-# defines PLATFORM_MUSL_LIB, build platform/src/*.c here (stop-gap).
-ifeq ($(strip $(PLATFORM_MUSL_LIB)),)
-PLATFORM_MUSL_LIB	:= $(BUILD)/musl/libplatform.a
-SVC_PLATFORM_SRCS	:= $(wildcard platform/src/*.c)
-SVC_PLATFORM_OBJS	:= $(SVC_PLATFORM_SRCS:platform/src/%.c=$(BUILD)/musl/platform/%.o)
-
-$(BUILD)/musl/platform/%.o: platform/src/%.c | $(KORE_MUSL_TREE)
-	@mkdir -p $(@D)
-	$(MUSL_CC) $(OUR_MUSL_CFLAGS) -MMD -MP -c $< -o $@
-
-$(PLATFORM_MUSL_LIB): $(SVC_PLATFORM_OBJS)
-	@rm -f $@
-	ar rcs $@ $^
-
--include $(SVC_PLATFORM_OBJS:.o=.d)
-endif
+# $(PLATFORM_MUSL_LIB) comes from platform/platform.mk.
 
 # $(1) = name, $(2) = source dir, $(3) = output binary,
 # $(4) = extra objects/archives (linked, and scanned for the symbol table)

@@ -226,7 +226,7 @@ reserve_prepare(struct http_request *req, struct res_state *st)
 		    sizeof(st->products[i]));
 		for (j = 0; j < i; j++) {
 			if (!strcmp(st->products[j], pid)) {
-				char	field[32];
+				char	field[48];
 
 				(void)snprintf(field, sizeof(field),
 				    "items[%zu].product_id", i);

@@ -118,8 +118,8 @@ EOC
 
 warn="-Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
 -Wshadow -Wpointer-arith -Wcast-qual -std=c99 -pedantic -D_GNU_SOURCE=1"
-# shellcheck disable=SC2086
 set -x
+# shellcheck disable=SC2086
 $MUSL_CC $warn $MUSL_CFLAGS -c "$out/selftest.c" -o "$out/selftest.o"
 # shellcheck disable=SC2086
 $MUSL_CC $MUSL_LDFLAGS -o "$out/selftest" "$out/selftest.o" $DEPS_LIBS

@@ -58,8 +58,12 @@ KORE_WARN	:= -Wall -Wstrict-prototypes -Wmissing-prototypes \
 		   -Wno-deprecated-declarations
 KORE_COMMON	:= $(KORE_DEFS) -DKORE_STATIC_SYMTAB -DPREFIX='"/usr/local"'
 
-KORE_MUSL_CFLAGS := $(MUSL_CFLAGS) $(KORE_COMMON) $(KORE_MUSL_INC) \
-		   -idirafter $(KORE_KINC)
+# Stack protector for everything (musl's libc has __stack_chk_fail).
+# Kore's objects and ours are built -O2 (also so that gcc's -O2-only
+# warnings, e.g. -Wformat-truncation, check our code).
+KORE_MUSL_OPT	:= -O2
+KORE_MUSL_CFLAGS := -O2 -fstack-protector-strong $(MUSL_CFLAGS) \
+		   $(KORE_COMMON) $(KORE_MUSL_INC) -idirafter $(KORE_KINC)
 HOST_SAN	:= -fsanitize=address,undefined -fno-omit-frame-pointer
 HOST_CFLAGS	:= -g -O1 $(HOST_SAN) $(KORE_COMMON) $(KORE_HOST_INC) \
 		   -I/usr/include/postgresql
@@ -111,7 +115,8 @@ $(KORE_KINC):
 
 # The objects depend on the tree stamp: re-patching rebuilds everything.
 $(KORE_MUSL_DIR)/obj/%.o: $(KORE_MUSL_TREE) | $(KORE_KINC)
-	$(MUSL_CC) $(KORE_MUSL_CFLAGS) $(KORE_WARN) -I$(KORE_MUSL_DIR)/obj \
+	$(MUSL_CC) $(KORE_MUSL_OPT) $(KORE_MUSL_CFLAGS) $(KORE_WARN) \
+	    -I$(KORE_MUSL_DIR)/obj \
 	    -c $(KORE_MUSL_DIR)/src/$*.c -o $@
 
 $(KORE_MUSL_DIR)/obj/version.o: $(KORE_MUSL_TREE)
