@@ -29,7 +29,6 @@
 
 struct res_state {
 	struct db_call		call;
-	int			ready;
 	int			commit;
 	char			id[FMT_UUID_LEN + 1];
 	/* The request's product ids in order, to name items[i] in errors. */
@@ -40,8 +39,9 @@ struct res_state {
 	const char		*params[3];
 };
 
-static int	reserve_prepare(struct http_request *, struct res_state *);
-static int	settle_prepare(struct http_request *, struct res_state *);
+static int	reserve_prepare(struct http_request *, void *);
+static int	commit_prepare(struct http_request *, void *);
+static int	settle_prepare(struct http_request *, void *);
 static int	res_run(struct http_request *, struct res_state *,
 		    const struct db_stmt *);
 static void	res_answer(struct http_request *, struct res_state *);
@@ -83,15 +83,9 @@ inventory_reserve(struct http_request *req)
 {
 	struct res_state	*st;
 
-	if (!svc_begin(req, &r_reserve))
+	if ((st = svc_enter(req, &r_reserve, sizeof(*st), res_cleanup,
+	    reserve_prepare)) == NULL)
 		return (KORE_RESULT_OK);
-
-	st = svc_app_state(req, sizeof(*st), res_cleanup);
-	if (!st->ready) {
-		if (!reserve_prepare(req, st))
-			return (KORE_RESULT_OK);
-		st->ready = 1;
-	}
 
 	return (res_run(req, st, &q_reserve));
 }
@@ -101,16 +95,9 @@ inventory_commit(struct http_request *req)
 {
 	struct res_state	*st;
 
-	if (!svc_begin(req, &r_commit))
+	if ((st = svc_enter(req, &r_commit, sizeof(*st), res_cleanup,
+	    commit_prepare)) == NULL)
 		return (KORE_RESULT_OK);
-
-	st = svc_app_state(req, sizeof(*st), res_cleanup);
-	if (!st->ready) {
-		st->commit = 1;
-		if (!settle_prepare(req, st))
-			return (KORE_RESULT_OK);
-		st->ready = 1;
-	}
 
 	return (res_run(req, st, &q_settle));
 }
@@ -120,15 +107,9 @@ inventory_release(struct http_request *req)
 {
 	struct res_state	*st;
 
-	if (!svc_begin(req, &r_release))
+	if ((st = svc_enter(req, &r_release, sizeof(*st), res_cleanup,
+	    settle_prepare)) == NULL)
 		return (KORE_RESULT_OK);
-
-	st = svc_app_state(req, sizeof(*st), res_cleanup);
-	if (!st->ready) {
-		if (!settle_prepare(req, st))
-			return (KORE_RESULT_OK);
-		st->ready = 1;
-	}
 
 	return (res_run(req, st, &q_settle));
 }
@@ -194,8 +175,9 @@ res_answer(struct http_request *req, struct res_state *st)
 }
 
 static int
-reserve_prepare(struct http_request *req, struct res_state *st)
+reserve_prepare(struct http_request *req, void *arg)
 {
+	struct res_state	*st = arg;
 	struct svc_error	err;
 	struct json_value	*body;
 	const struct json_value	*items, *item;
@@ -263,8 +245,18 @@ reserve_prepare(struct http_request *req, struct res_state *st)
 }
 
 static int
-settle_prepare(struct http_request *req, struct res_state *st)
+commit_prepare(struct http_request *req, void *arg)
 {
+	struct res_state	*st = arg;
+
+	st->commit = 1;
+	return (settle_prepare(req, st));
+}
+
+static int
+settle_prepare(struct http_request *req, void *arg)
+{
+	struct res_state	*st = arg;
 	struct svc_error	err;
 
 	if (!path_segment(req->path, 2, st->id, sizeof(st->id)) ||

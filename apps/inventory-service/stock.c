@@ -31,7 +31,6 @@
 
 struct stock_state {
 	struct db_call		call;
-	int			ready;
 	int			put;
 	char			product[PRODUCT_MAX + 1];
 	char			quantity[24];
@@ -40,7 +39,7 @@ struct stock_state {
 	const char		*params[4];
 };
 
-static int	stock_prepare(struct http_request *, struct stock_state *);
+static int	stock_prepare(struct http_request *, void *);
 static int	stock_if_match(struct http_request *, struct stock_state *);
 static void	stock_render(struct http_request *, const struct db_call *,
 		    int, int);
@@ -66,15 +65,9 @@ inventory_item(struct http_request *req)
 	const char		*outcome;
 	int			r;
 
-	if (!svc_begin(req, &r_stock))
+	if ((st = svc_enter(req, &r_stock, sizeof(*st), stock_cleanup,
+	    stock_prepare)) == NULL)
 		return (KORE_RESULT_OK);
-
-	st = svc_app_state(req, sizeof(*st), stock_cleanup);
-	if (!st->ready) {
-		if (!stock_prepare(req, st))
-			return (KORE_RESULT_OK);
-		st->ready = 1;
-	}
 
 	svc_error_init(&err);
 	r = db_exec(req, &st->call, st->put ? &q_stock_put : &q_stock_get,
@@ -113,8 +106,9 @@ inventory_item(struct http_request *req)
 
 /* Checks the path (and the body of a PUT) and sets the statement's params. */
 static int
-stock_prepare(struct http_request *req, struct stock_state *st)
+stock_prepare(struct http_request *req, void *arg)
 {
+	struct stock_state	*st = arg;
 	struct svc_error	err;
 	struct json_value	*body;
 	int64_t			qty;

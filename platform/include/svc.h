@@ -103,6 +103,7 @@ struct svc_req {
 	int			begun;
 	int			responded;
 	int			in_flight;	/* counted in the gauge */
+	int			prepared;	/* svc_enter()'s prepare ran */
 
 	/* The handler's own state (svc_app_state()). */
 	void			*app;
@@ -129,6 +130,21 @@ const char	*svc_request_id(struct http_request *);
  */
 void		*svc_app_state(struct http_request *, size_t,
 		    void (*)(void *));
+
+/*
+ * The start of every re-entrant handler: svc_begin(), the handler's state
+ * (as svc_app_state()) and, on the first entry only, prepare(req, state),
+ * which checks the request and fills the state - or answers the request
+ * itself and returns 0.  Returns the state; NULL when the request has been
+ * answered (the handler then returns KORE_RESULT_OK).
+ *
+ *	if ((st = svc_enter(req, &r_item, sizeof(*st), item_cleanup,
+ *	    item_prepare)) == NULL)
+ *		return (KORE_RESULT_OK);
+ */
+void		*svc_enter(struct http_request *, const struct svc_route *,
+		    size_t, void (*)(void *),
+		    int (*)(struct http_request *, void *));
 
 /*
  * Reads and parses the request body as JSON against schema.  On error it

@@ -196,6 +196,28 @@ svc_app_state(struct http_request *req, size_t len, void (*cleanup)(void *))
 	return (sr->app);
 }
 
+void *
+svc_enter(struct http_request *req, const struct svc_route *route,
+    size_t len, void (*cleanup)(void *),
+    int (*prepare)(struct http_request *, void *))
+{
+	struct svc_req	*sr;
+	void		*st;
+
+	if (!svc_begin(req, route))
+		return (NULL);
+
+	st = svc_app_state(req, len, cleanup);
+	sr = req->hdlr_extra;
+	if (!sr->prepared) {
+		if (prepare != NULL && !prepare(req, st))
+			return (NULL);
+		sr->prepared = 1;
+	}
+
+	return (st);
+}
+
 /*
  * Kore frees req->hdlr_extra itself after this; we release what hangs
  * off it and close the books on a request that was never answered

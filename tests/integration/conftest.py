@@ -108,6 +108,8 @@ def assert_error(status, hdrs, doc, want_status, code):
 def pg():
     os.makedirs(RUN, exist_ok=True)
     stack("pki.sh")
+    # A fresh cluster every session: migrations are applied from scratch.
+    stack("postgres.sh", "destroy", check=False)
     stack("postgres.sh", "start")
     stack("migrate.sh")
     yield
