@@ -42,6 +42,12 @@ int	fmt_idempotency_key(const char *);
  */
 int	fmt_uuid_generate(char *, size_t);
 
+/*
+ * Writes the name-based (v5, SHA-1) UUID of name in namespace ns (a UUID)
+ * into out: the same inputs always give the same id.  0 on bad input.
+ */
+int	fmt_uuid_v5(const char *, const char *, char *, size_t);
+
 /* "2026-11-26T04:00:00Z" into buf (FMT_RFC3339_LEN bytes). */
 void	fmt_rfc3339_time(char *, size_t, time_t);
 

@@ -87,8 +87,8 @@
  * exactly once, later, from the event loop, with upstream_result() DONE or
  * FAILED; the answer stays readable until upstream_done() (which cb may
  * call, and after which cb may free the memory holding the call).  If
- * upstream_start() fails it returns KORE_RESULT_ERROR with err filled and
- * cb is never called.  upstream_done() before cb cancels the call (cb is
+ * upstream_start() fails it returns KORE_RESULT_ERROR with err filled,
+ * has already released the call (upstream_done()) and cb is never called.  upstream_done() before cb cancels the call (cb is
  * then never called).
  *
  * Connections: Kore's curl layer frees the easy handle after each
@@ -225,7 +225,7 @@ struct upstream_call {
 	u_int32_t		max_attempts;
 	u_int32_t		attempt_timeout_ms;
 	u_int64_t		deadline;	/* kore_time_ms() */
-	u_int64_t		attempt_start;
+	u_int64_t		attempt_start;	/* us, monotonic */
 
 	long			status;		/* last HTTP status, 0: none */
 	u_int32_t		retry_after;	/* last Retry-After, seconds */

@@ -5,12 +5,18 @@
 #include <sys/types.h>
 #include <sys/random.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+
 #include "fmt.h"
+
+static void	fmt_uuid_format(u_int8_t *, int, char *, size_t);
+static int	fmt_uuid_bytes(const char *, u_int8_t *);
 
 /* ISO 3166-1 alpha-2 officially assigned codes, sorted. */
 static const char	iso3166[] =
@@ -341,7 +347,40 @@ fmt_uuid_generate(char *out, size_t len)
 		off += (size_t)r;
 	}
 
-	b[6] = (b[6] & 0x0f) | 0x40;	/* version 4 */
+	fmt_uuid_format(b, 4, out, len);
+	return (1);
+}
+
+int
+fmt_uuid_v5(const char *ns, const char *name, char *out, size_t len)
+{
+	EVP_MD_CTX	*ctx;
+	u_int8_t	nsb[16], md[EVP_MAX_MD_SIZE];
+	unsigned int	mdlen;
+	int		ok;
+
+	if (len < FMT_UUID_LEN + 1 || name == NULL || !fmt_uuid_bytes(ns, nsb))
+		return (0);
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return (0);
+	ok = EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) &&
+	    EVP_DigestUpdate(ctx, nsb, sizeof(nsb)) &&
+	    EVP_DigestUpdate(ctx, name, strlen(name)) &&
+	    EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen >= 16;
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		return (0);
+
+	fmt_uuid_format(md, 5, out, len);
+	return (1);
+}
+
+/* 16 bytes as a canonical lower-case UUID of the given version. */
+static void
+fmt_uuid_format(u_int8_t *b, int version, char *out, size_t len)
+{
+	b[6] = (b[6] & 0x0f) | (u_int8_t)(version << 4);
 	b[8] = (b[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
 
 	(void)snprintf(out, len,
@@ -349,8 +388,37 @@ fmt_uuid_generate(char *out, size_t len)
 	    "%02x%02x%02x%02x%02x%02x",
 	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
 	    b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
 
-	return (1);
+/* A UUID in either case into its 16 bytes. */
+static int
+fmt_uuid_bytes(const char *s, u_int8_t *b)
+{
+	size_t		i, n;
+	int		hi, lo;
+
+	if (s == NULL || strlen(s) != FMT_UUID_LEN)
+		return (0);
+
+	n = 0;
+	for (i = 0; i < FMT_UUID_LEN; ) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i++] != '-')
+				return (0);
+			continue;
+		}
+		if (!isxdigit((unsigned char)s[i]) ||
+		    !isxdigit((unsigned char)s[i + 1]))
+			return (0);
+		hi = isdigit((unsigned char)s[i]) ? s[i] - '0' :
+		    tolower((unsigned char)s[i]) - 'a' + 10;
+		lo = isdigit((unsigned char)s[i + 1]) ? s[i + 1] - '0' :
+		    tolower((unsigned char)s[i + 1]) - 'a' + 10;
+		b[n++] = (u_int8_t)(hi << 4 | lo);
+		i += 2;
+	}
+
+	return (n == 16);
 }
 
 void

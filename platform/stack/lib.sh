@@ -82,3 +82,74 @@ admin_url() {
 	printf 'postgresql://crm_admin:%s@127.0.0.1:%s/crm_supply_db?sslmode=verify-full&sslrootcert=%s\n' \
 	    "$(secret "$1" db_admin)" "$PG_PORT" "$1/pki/ca.pem"
 }
+
+# service_port_role NAME: sets `port` (its HTTPS port on 127.0.0.1) and
+# `role` (its PostgreSQL login role; empty: no database) for a service;
+# fails for an unknown NAME.
+service_port_role() {
+	case "$1" in
+	crm-api)		port=${CRM_API_PORT:-8443}; role=crm_api ;;
+	order-service)		port=${ORDER_SERVICE_PORT:-8444}; role=order_service ;;
+	inventory-service)	port=${INVENTORY_SERVICE_PORT:-8445}; role=inventory_service ;;
+	logistics-service)	port=${LOGISTICS_SERVICE_PORT:-8446}; role= ;;
+	*)			return 1 ;;
+	esac
+}
+
+# Optional tunables a service reads from the environment, passed on when set.
+SERVICE_TUNABLES="RATE_LIMIT_RATE RATE_LIMIT_BURST RATE_LIMIT_SLOTS
+ ORDER_FORWARD_DEADLINE_MS IDEMPOTENCY_TTL_S OUTBOX_INTERVAL_MS"
+
+# service_env ETC ROLE: sets the array SERVICE_ENV to the environment a
+# service reads at start (KEY=value words; README "Configuration"). ETC is
+# /etc/crm as its master sees it before the chroot (secrets and data files
+# are read then); CA_FILE and sslrootcert are paths inside its root.
+service_env() {
+	local v
+	SERVICE_ENV=(
+	    "SERVICE_TOKEN_FILE=$1/secrets/service_token"
+	    "API_KEY_FILE=$1/secrets/api_key"
+	    "DB_CONNINFO=host=127.0.0.1 port=$PG_PORT dbname=crm_supply_db user=$2 sslmode=verify-full sslrootcert=/etc/crm/tls/ca.pem"
+	    "DB_PASSWORD_FILE=$1/secrets/db_password"
+	    "CA_FILE=/etc/crm/tls/ca.pem"
+	    "LOGISTICS_DATA_FILE=$1/logistics.data"
+	    "CRM_API_URL=https://127.0.0.1:${CRM_API_PORT:-8443}"
+	    "ORDER_SERVICE_URL=https://127.0.0.1:${ORDER_SERVICE_PORT:-8444}"
+	    "INVENTORY_SERVICE_URL=https://127.0.0.1:${INVENTORY_SERVICE_PORT:-8445}"
+	    "LOGISTICS_SERVICE_URL=https://127.0.0.1:${LOGISTICS_SERVICE_PORT:-8446}"
+	)
+	for v in $SERVICE_TUNABLES; do
+		if [ -n "${!v:-}" ]; then SERVICE_ENV+=("$v=${!v}"); fi
+	done
+	return 0
+}
+
+# await_start WHAT LOGFILE: waits up to 10 s for the caller's `healthy`,
+# failing early when its `running` says the process is gone.
+await_start() {
+	local _
+	for _ in $(seq 1 100); do
+		healthy && return 0
+		running || die "$1 exited at start; see $2"
+		sleep 0.1
+	done
+	die "$1 did not answer within 10 s; see $2"
+}
+
+# stop_pidfile PIDFILE: SIGTERM to the process it names, SIGKILL after
+# 10 s; removes the file.
+stop_pidfile() {
+	local pid
+	if [ ! -f "$1" ] || ! alive "$(cat "$1")"; then
+		rm -f "$1"
+		return 0
+	fi
+	pid=$(cat "$1")
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 1 100); do
+		alive "$pid" || { rm -f "$1"; return 0; }
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	rm -f "$1"
+}

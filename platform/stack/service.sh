@@ -60,6 +60,11 @@ layout() {
 		install -m 0400 "$RUN/secrets/db_$role" "$e/secrets/db_password"
 	fi
 	chmod 0700 "$e/secrets"
+	# logistics-service's planning tables (read by its parent at start).
+	if [ "$name" = logistics-service ]; then
+		install -m 0644 "$REPO_DIR/apps/logistics-service/logistics.data" \
+		    "$e/logistics.data"
+	fi
 	conf="$REPO_DIR/conf/$name.conf"
 	[ -f "$conf" ] || die "no $conf"
 	sed -e "s|^root[[:space:]].*|root		$root|" \
@@ -92,12 +97,16 @@ start() {
 	    DB_CONNINFO="host=127.0.0.1 port=$PG_PORT dbname=crm_supply_db user=$role sslmode=verify-full sslrootcert=/etc/crm/tls/ca.pem" \
 	    DB_PASSWORD_FILE="$e/secrets/db_password" \
 	    CA_FILE=/etc/crm/tls/ca.pem \
+	    LOGISTICS_DATA_FILE="$e/logistics.data" \
 	    CRM_API_URL="https://127.0.0.1:${CRM_API_PORT:-8443}" \
 	    ORDER_SERVICE_URL="https://127.0.0.1:${ORDER_SERVICE_PORT:-8444}" \
 	    INVENTORY_SERVICE_URL="https://127.0.0.1:${INVENTORY_SERVICE_PORT:-8445}" \
 	    LOGISTICS_SERVICE_URL="https://127.0.0.1:${LOGISTICS_SERVICE_PORT:-8446}" \
 	    ${RATE_LIMIT_RATE:+RATE_LIMIT_RATE=$RATE_LIMIT_RATE} \
 	    ${RATE_LIMIT_BURST:+RATE_LIMIT_BURST=$RATE_LIMIT_BURST} \
+	    ${ORDER_FORWARD_DEADLINE_MS:+ORDER_FORWARD_DEADLINE_MS=$ORDER_FORWARD_DEADLINE_MS} \
+	    ${IDEMPOTENCY_TTL_S:+IDEMPOTENCY_TTL_S=$IDEMPOTENCY_TTL_S} \
+	    ${OUTBOX_INTERVAL_MS:+OUTBOX_INTERVAL_MS=$OUTBOX_INTERVAL_MS} \
 	    "$BIN_DIR/$name" -f -c "$e/$name.conf" \
 	    >>"$logfile" 2>&1 </dev/null &
 	echo $! >"$pidfile"

@@ -11,7 +11,8 @@ import yaml
 
 from conftest import REPO
 
-SERVICES = {"inventory-service": "inventory"}
+SERVICES = {"inventory-service": "inventory",
+            "logistics-service": "logistics"}
 SAMPLES = {"productId": "SKU-OPENAPI-1", "id": None}
 METHODS = ("get", "put", "post", "delete", "patch")
 

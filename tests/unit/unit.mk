@@ -18,10 +18,18 @@ UNIT_ENV	:= CK_FORK=yes CK_DEFAULT_TIMEOUT=60 \
 .PHONY: unit unit-build
 unit-build: $(UNIT_BINS)
 
+# An app's pure domain code tested on the host: UNIT_APP_<test> names the
+# app folder whose listed sources the test also compiles.
+UNIT_APP_test_logistics		:= apps/logistics-service
+UNIT_APP_SRCS_test_logistics	:= apps/logistics-service/plan.c
+$(UNIT_DIR)/test_logistics: $(UNIT_APP_SRCS_test_logistics) \
+    apps/logistics-service/plan.h
+
 $(UNIT_DIR)/%: tests/unit/%.c tests/unit/unit.h $(PLATFORM_HOST_LIB) \
     $(KORE_HOST_LIB)
 	@mkdir -p $(@D)
-	cc $(PLATFORM_HOST_CFLAGS) $< -o $@ $(PLATFORM_HOST_LIB) \
+	cc $(PLATFORM_HOST_CFLAGS) $(UNIT_APP_$*:%=-I%) $< \
+	    $(UNIT_APP_SRCS_$*) -o $@ $(PLATFORM_HOST_LIB) \
 	    $(KORE_HOST_LIB) $(HOST_LIBS)
 
 unit: $(UNIT_BINS)

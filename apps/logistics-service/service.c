@@ -1,0 +1,65 @@
+/*
+ * service.c - logistics-service: shipment planning (CONTRACT §6).
+ * Stateless: no database; the stored shipments live in order-service,
+ * which GET /shipments/:id reads through platform/upstream.
+ *
+ * Environment (besides the platform's, see svc.h and upstream.h):
+ *	LOGISTICS_DATA_FILE	the planning tables (warehouses, carriers,
+ *				regions; see plan.h), read once by the parent
+ *				before the workers chroot; a bad file is fatal
+ *				(default /etc/crm/logistics.data)
+ *	ORDER_SERVICE_URL	where GET /shipments/:id reads the record
+ *	CA_FILE			the CA that order-service's certificate is
+ *				verified with (a path inside the chroot)
+ */
+
+#include <stdlib.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include "handlers.h"
+#include "plan.h"
+#include "svc.h"
+#include "upstream.h"
+
+#define LOGISTICS_DATA_DEFAULT	"/etc/crm/logistics.data"
+
+static void	logistics_parent_init(void);
+static void	logistics_worker_init(void);
+
+static struct plan_data	plan_tables;
+const struct plan_data	*logistics_plan = &plan_tables;
+
+const struct svc_app svc_app = {
+	.name = "logistics-service",
+	.default_rate = 2000,
+	.default_burst = 4000,
+	.auth = SVC_AUTH_SERVICE,
+	.parent_init = logistics_parent_init,
+	.worker_init = logistics_worker_init,
+};
+
+static void
+logistics_parent_init(void)
+{
+	const char	*path;
+	char		err[256];
+
+	if ((path = getenv("LOGISTICS_DATA_FILE")) == NULL || *path == '\0')
+		path = LOGISTICS_DATA_DEFAULT;
+	if (!plan_load(&plan_tables, path, err, sizeof(err)))
+		fatalx("LOGISTICS_DATA_FILE %s: %s", path, err);
+
+	upstream_parent_init(UPSTREAM_NEED(UPSTREAM_ORDER_SERVICE));
+}
+
+/*
+ * /readyz stays the platform's plain 200: POST /shipments needs nothing
+ * but the tables, and order-service's readiness may depend on ours.
+ */
+static void
+logistics_worker_init(void)
+{
+	upstream_worker_init();
+}
