@@ -409,6 +409,14 @@ svc_begin(struct http_request *req, const struct svc_route *route)
 	sr->begun = 1;
 	sr->route = route;
 
+	/* Kore read an oversized body away (patch 0103): 413, nothing else. */
+	if (req->flags & HTTP_REQUEST_BODY_DISCARD) {
+		svc_fail(req, SVC_PAYLOAD_TOO_LARGE,
+		    "the request body is larger than %llu bytes",
+		    (unsigned long long)http_body_max);
+		return (0);
+	}
+
 	retry = 1;
 	if (!(route->flags & SVC_ROUTE_NO_RATELIMIT) &&
 	    svc_client_limited(req, &retry)) {

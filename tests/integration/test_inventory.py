@@ -120,6 +120,11 @@ def test_bad_bodies(inventory):
     big = json.dumps({"quantity": 1, "pad": "x" * 70000})
     assert_error(*inventory.call("PUT", path, big, headers=h),
                  413, "payload_too_large")
+    # Larger bodies, repeatedly: the answer is never lost to a reset.
+    huge = b"x" * (2 * 1024 * 1024)
+    for _ in range(5):
+        assert_error(*inventory.call("PUT", path, huge, headers=h),
+                     413, "payload_too_large")
     err = assert_error(*reserve(inventory, [(pid, 1), (pid, 2)])[1],
                        400, "validation_failed")
     assert err["details"][0]["field"] == "items[1].product_id"

@@ -25,6 +25,15 @@ smoke_hello(struct http_request *req)
 	static const char	body[] =
 	    "{\"status\":\"ok\",\"service\":\"kore-smoke\"}";
 
+	/*
+	 * Kore read an oversized body away (patch 0103); the answer is ours,
+	 * bodiless, so the error hook renders it in the contract's shape.
+	 */
+	if (req->flags & HTTP_REQUEST_BODY_DISCARD) {
+		http_response(req, 413, NULL, 0);
+		return (KORE_RESULT_OK);
+	}
+
 	http_response_header(req, "content-type",
 	    "application/json; charset=utf-8");
 	http_response(req, HTTP_STATUS_OK, body, sizeof(body) - 1);
