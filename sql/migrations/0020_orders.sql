@@ -290,7 +290,12 @@ $$;
 
 REVOKE ALL ON orders.supply_orders, orders.supply_order_items,
 	orders.audit_events FROM PUBLIC;
-GRANT SELECT, INSERT, UPDATE ON orders.supply_orders TO order_service;
+-- What an order is (its key, customer, items, destination, creation) is
+-- never rewritten; only the saga's columns change.
+GRANT SELECT, INSERT ON orders.supply_orders TO order_service;
+GRANT UPDATE (status, reason, step, reservation_id, shipment, shipment_id,
+    claimed_by, claimed_until, updated_at)
+    ON orders.supply_orders TO order_service;
 GRANT SELECT, INSERT ON orders.supply_order_items TO order_service;
 GRANT SELECT, INSERT ON orders.audit_events TO order_service;
 

@@ -12,7 +12,7 @@ import yaml
 from conftest import REPO
 
 SERVICES = {"inventory-service": "inventory",
-            "logistics-service": "logistics"}
+            "logistics-service": "logistics", "order-service": "orders"}
 SAMPLES = {"productId": "SKU-OPENAPI-1", "id": None}
 METHODS = ("get", "put", "post", "delete", "patch")
 

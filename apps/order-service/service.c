@@ -1,0 +1,40 @@
+/*
+ * service.c - order-service: the supply order hub (CONTRACT §4).  Calls
+ * inventory-service and logistics-service; is called by crm-api and by
+ * logistics-service (the stored shipment records).
+ */
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include "db.h"
+#include "svc.h"
+#include "upstream.h"
+
+static void	order_parent_init(void);
+static void	order_worker_init(void);
+
+const struct svc_app svc_app = {
+	.name = "order-service",
+	.default_rate = 2000,
+	.default_burst = 4000,
+	.auth = SVC_AUTH_SERVICE,
+	.parent_init = order_parent_init,
+	.worker_init = order_worker_init,
+};
+
+static void
+order_parent_init(void)
+{
+	db_parent_init();
+	upstream_parent_init(UPSTREAM_NEED(UPSTREAM_INVENTORY_SERVICE) |
+	    UPSTREAM_NEED(UPSTREAM_LOGISTICS_SERVICE));
+}
+
+static void
+order_worker_init(void)
+{
+	db_worker_init();
+	upstream_worker_init();
+	svc_ready_set(db_readyz);
+}
