@@ -50,6 +50,12 @@ struct db_call {
 	int			state;
 	int			held;		/* counted as in use */
 	int			queued;		/* counted as waiting */
+
+	/* Callback-bound calls only (db_exec_cb()). */
+	void			(*wake)(struct db_call *, void *);
+	void			*wake_arg;
+	struct kore_timer	*wake_timer;	/* deferred wake pending */
+	int			in_exec;	/* inside db_exec_cb() */
 };
 
 void		db_parent_init(void);
@@ -59,6 +65,20 @@ int		db_exec(struct http_request *, struct db_call *,
 		    const struct db_stmt *, const char **,
 		    struct svc_error *);
 void		db_done(struct db_call *);
+
+/*
+ * The same for work that has no HTTP request (timers, the outbox
+ * dispatcher): the call is bound to a callback instead.  DB_PENDING means
+ * "wait": wake(c, arg) runs later, once, from the event loop (never from
+ * inside db_exec_cb() nor from inside Kore's pgsql layer, so it may call
+ * db_exec_cb() again, db_done() and free the memory holding the call).
+ * Call db_exec_cb() again with the same arguments from wake() until it
+ * returns DB_OK or DB_FAILED; values must stay valid until then.
+ * db_done() before that cancels the call (wake is then never called).
+ */
+int		db_exec_cb(struct db_call *, const struct db_stmt *,
+		    const char **, struct svc_error *,
+		    void (*)(struct db_call *, void *), void *);
 
 int		db_ntuples(const struct db_call *);
 const char	*db_value(const struct db_call *, int, int);

@@ -39,6 +39,10 @@
 #define DB_CALL_RUNNING		2
 #define DB_CALL_FINISHED	3
 
+static int	db_run(struct db_call *, const struct db_stmt *,
+		    const char **, struct svc_error *);
+static void	db_callback(struct kore_pgsql *, void *);
+static void	db_wake(void *, u_int64_t);
 static int	db_fail(struct db_call *, struct svc_error *);
 static void	db_call_cleanup(void *);
 static void	db_count(const struct db_call *, const char *);
@@ -93,14 +97,80 @@ db_exec(struct http_request *req, struct db_call *c,
     const struct db_stmt *st, const char **values,
     struct svc_error *err)
 {
+	if (c->state == DB_CALL_INIT) {
+		kore_pgsql_init(&c->pgsql);
+		kore_pgsql_bind_request(&c->pgsql, req);
+		c->stmt = st;
+		c->state = DB_CALL_SETUP;
+	}
+
+	return (db_run(c, st, values, err));
+}
+
+int
+db_exec_cb(struct db_call *c, const struct db_stmt *st, const char **values,
+    struct svc_error *err, void (*wake)(struct db_call *, void *), void *arg)
+{
+	int		r;
+
+	if (c->state == DB_CALL_INIT) {
+		kore_pgsql_init(&c->pgsql);
+		kore_pgsql_bind_callback(&c->pgsql, db_callback, c);
+		c->wake = wake;
+		c->wake_arg = arg;
+		c->stmt = st;
+		c->state = DB_CALL_SETUP;
+	}
+
+	/* Queued for a connection and not yet woken: keep waiting. */
+	if (c->state == DB_CALL_SETUP && c->queued)
+		return (DB_PENDING);
+
+	c->in_exec = 1;
+	r = db_run(c, st, values, err);
+	c->in_exec = 0;
+	return (r);
+}
+
+/*
+ * Kore's pgsql layer calls this on every state change of a callback-bound
+ * call, often from deep inside itself (the wait queue, a connection's
+ * release) or from inside db_run().  The owner is woken later through a
+ * zero-delay timer, so it may run, finish and free the call safely.
+ */
+static void
+db_callback(struct kore_pgsql *pgsql, void *arg)
+{
+	struct db_call	*c = arg;
+
+	(void)pgsql;
+
+	if (c->in_exec || c->wake_timer != NULL || c->wake == NULL)
+		return;
+	c->wake_timer = kore_timer_add(db_wake, 0, c, KORE_TIMER_ONESHOT);
+}
+
+static void
+db_wake(void *arg, u_int64_t now)
+{
+	struct db_call	*c = arg;
+
+	(void)now;
+
+	c->wake_timer = NULL;		/* Kore frees the oneshot timer */
+	if (c->state == DB_CALL_SETUP && c->queued) {
+		/* Woken out of the wait queue: try for a connection again. */
+		db_queue(c, 0);
+	}
+	c->wake(c, c->wake_arg);
+}
+
+static int
+db_run(struct db_call *c, const struct db_stmt *st, const char **values,
+    struct svc_error *err)
+{
 	for (;;) {
 		switch (c->state) {
-		case DB_CALL_INIT:
-			kore_pgsql_init(&c->pgsql);
-			kore_pgsql_bind_request(&c->pgsql, req);
-			c->stmt = st;
-			c->state = DB_CALL_SETUP;
-			break;
 		case DB_CALL_SETUP:
 			db_queue(c, 0);
 			if (!kore_pgsql_setup(&c->pgsql, DB_NAME,
@@ -154,10 +224,16 @@ db_exec(struct http_request *req, struct db_call *c,
 void
 db_done(struct db_call *c)
 {
+	/* A callback-bound call is never woken after this. */
+	c->wake = NULL;
 	db_queue(c, 0);
 	db_hold(c, 0);
 	if (c->state != DB_CALL_INIT)
 		kore_pgsql_cleanup(&c->pgsql);
+	if (c->wake_timer != NULL) {
+		kore_timer_remove(c->wake_timer);
+		c->wake_timer = NULL;
+	}
 	if (c->result != NULL) {
 		PQclear(c->result);
 		c->result = NULL;

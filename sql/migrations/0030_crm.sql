@@ -98,8 +98,8 @@ $$;
 
 CREATE FUNCTION crm.customer_json(c crm.customers) RETURNS text
 LANGUAGE sql STABLE AS $$
-	SELECT json_build_object('id', c.id, 'name', c.name, 'email', c.email,
-	    'phone', c.phone, 'created_at', crm.ts(c.created_at))::text
+	SELECT row_to_json(x)::text FROM (SELECT c.id, c.name, c.email,
+	    c.phone, crm.ts(c.created_at) AS created_at) x
 $$;
 
 -- create_customer(): outcome created (row: the customer) or conflict.
@@ -131,11 +131,11 @@ $$;
 -- An order as the API shows it. body is the JSON object without
 -- "shipment", which the service adds (with the live status on GET).
 CREATE FUNCTION crm.order_row(p_id uuid)
-RETURNS TABLE (answer_status integer, status text, body text,
+RETURNS TABLE (id uuid, answer_status integer, status text, body text,
     supply_order_id uuid, shipment_id text, shipment_carrier text,
     shipment_eta text, shipment_status text)
 LANGUAGE sql STABLE AS $$
-	SELECT (SELECT k.answer_status FROM crm.idempotency_keys k
+	SELECT o.id, (SELECT k.answer_status FROM crm.idempotency_keys k
 	    WHERE k.order_id = o.id LIMIT 1), o.status,
 	    json_strip_nulls(json_build_object(
 	    'id', o.id, 'customer_id', o.customer_id, 'status', o.status,
@@ -155,6 +155,22 @@ LANGUAGE sql STABLE AS $$
 	    FROM crm.orders o WHERE o.id = p_id
 $$;
 
+-- The body of order-service's POST /supply-orders for an order; its id is
+-- order-service's idempotency key.
+CREATE FUNCTION crm.supply_request(p_id uuid) RETURNS text
+LANGUAGE sql STABLE AS $$
+	SELECT json_build_object('crm_order_id', o.id,
+	    'customer_id', o.customer_id,
+	    'items', (SELECT json_agg(json_build_object(
+	        'product_id', i.product_id, 'quantity', i.quantity)
+	        ORDER BY i.position)
+	        FROM crm.order_items i WHERE i.order_id = o.id),
+	    'destination', json_build_object(
+	        'postal_code', o.ship_postal_code,
+	        'country', o.ship_country))::text
+	FROM crm.orders o WHERE o.id = p_id
+$$;
+
 -- create_order(): one order, its items, its outbox entry and its
 -- idempotency record, in one transaction. outcome is one of
 --   created               a new order (row: the order)
@@ -168,9 +184,10 @@ CREATE FUNCTION crm.create_order(p_key text, p_body text, p_customer uuid,
     p_products text[], p_quantities integer[], p_line1 text, p_city text,
     p_postal_code text, p_country text, p_request_id text, p_hold_ms integer,
     p_ttl_s integer)
-RETURNS TABLE (outcome text, answer_status integer, status text, body text,
+RETURNS TABLE (outcome text, id uuid, answer_status integer, status text,
+    body text,
     supply_order_id uuid, shipment_id text, shipment_carrier text,
-    shipment_eta text, shipment_status text)
+    shipment_eta text, shipment_status text, forward text)
 LANGUAGE plpgsql AS $$
 DECLARE
 	v_hash bytea := sha256(convert_to(p_body, 'UTF8'));
@@ -186,30 +203,31 @@ BEGIN
 		IF FOUND THEN
 			IF k.request_hash <> v_hash THEN
 				RETURN QUERY SELECT
-				    'idempotency_conflict'::text,
+				    'idempotency_conflict'::text, NULL::uuid,
 				    NULL::integer, NULL::text, NULL::text,
 				    NULL::uuid, NULL::text, NULL::text,
-				    NULL::text, NULL::text;
+				    NULL::text, NULL::text, NULL::text;
 				RETURN;
 			END IF;
-			RETURN QUERY SELECT 'replayed'::text, r.*
-			    FROM crm.order_row(k.order_id) r;
+			RETURN QUERY SELECT 'replayed'::text, r.*,
+			    NULL::text FROM crm.order_row(k.order_id) r;
 			RETURN;
 		END IF;
 	END IF;
 
 	PERFORM 1 FROM crm.customers c WHERE c.id = p_customer;
 	IF NOT FOUND THEN
-		RETURN QUERY SELECT 'unknown_customer'::text, NULL::integer,
+		RETURN QUERY SELECT 'unknown_customer'::text, NULL::uuid,
+		    NULL::integer,
 		    NULL::text, NULL::text, NULL::uuid, NULL::text,
-		    NULL::text, NULL::text, NULL::text;
+		    NULL::text, NULL::text, NULL::text, NULL::text;
 		RETURN;
 	END IF;
 
-	INSERT INTO crm.orders (customer_id, ship_line1, ship_city,
+	INSERT INTO crm.orders AS o (customer_id, ship_line1, ship_city,
 	    ship_postal_code, ship_country)
 	    VALUES (p_customer, p_line1, p_city, p_postal_code, p_country)
-	    RETURNING id INTO v_id;
+	    RETURNING o.id INTO v_id;
 	INSERT INTO crm.order_items (order_id, position, product_id, quantity)
 	    SELECT v_id, w.n - 1, w.pid, w.qty
 	    FROM unnest(p_products, p_quantities) WITH ORDINALITY
@@ -222,32 +240,17 @@ BEGIN
 		    VALUES (p_key, v_hash, v_id);
 	END IF;
 
-	RETURN QUERY SELECT 'created'::text, r.* FROM crm.order_row(v_id) r;
+	RETURN QUERY SELECT 'created'::text, r.*, crm.supply_request(v_id)
+	    FROM crm.order_row(v_id) r;
 END
 $$;
 
 CREATE FUNCTION crm.get_order(p_id uuid)
-RETURNS TABLE (answer_status integer, status text, body text,
+RETURNS TABLE (id uuid, answer_status integer, status text, body text,
     supply_order_id uuid, shipment_id text, shipment_carrier text,
     shipment_eta text, shipment_status text)
 LANGUAGE sql STABLE AS $$
 	SELECT * FROM crm.order_row(p_id)
-$$;
-
--- The body of order-service's POST /supply-orders for an order; its id is
--- order-service's idempotency key.
-CREATE FUNCTION crm.supply_request(p_id uuid) RETURNS text
-LANGUAGE sql STABLE AS $$
-	SELECT json_build_object('crm_order_id', o.id,
-	    'customer_id', o.customer_id,
-	    'items', (SELECT json_agg(json_build_object(
-	        'product_id', i.product_id, 'quantity', i.quantity)
-	        ORDER BY i.position)
-	        FROM crm.order_items i WHERE i.order_id = o.id),
-	    'destination', json_build_object(
-	        'postal_code', o.ship_postal_code,
-	        'country', o.ship_country))::text
-	FROM crm.orders o WHERE o.id = p_id
 $$;
 
 -- outbox_claim(): up to p_limit due entries, leased for p_lease_ms (not due
@@ -272,14 +275,14 @@ LANGUAGE sql AS $$
 $$;
 
 -- outbox_retry(): the forward failed (p_error says how); due again after an
--- exponential backoff with jitter, at most 30 s.
+-- exponential backoff with jitter, at most 10 s.
 CREATE FUNCTION crm.outbox_retry(p_id uuid, p_error text)
 RETURNS void
 LANGUAGE sql AS $$
 	UPDATE crm.outbox b SET attempts = b.attempts + 1,
 	    last_error = left(p_error, 200),
 	    next_attempt_at = now() + make_interval(secs =>
-	        least(30.0, 0.2 * power(2, least(b.attempts, 10))) *
+	        least(10.0, 0.2 * power(2, least(b.attempts, 10))) *
 	        (0.5 + random() / 2))
 	    WHERE b.order_id = p_id
 $$;
@@ -292,7 +295,8 @@ $$;
 -- order), or invalid when p_result is not a final answer (nothing changed).
 CREATE FUNCTION crm.order_settle(p_id uuid, p_result text,
     p_answered boolean)
-RETURNS TABLE (outcome text, answer_status integer, status text, body text,
+RETURNS TABLE (outcome text, id uuid, answer_status integer, status text,
+    body text,
     supply_order_id uuid, shipment_id text, shipment_carrier text,
     shipment_eta text, shipment_status text)
 LANGUAGE plpgsql AS $$
@@ -316,7 +320,8 @@ BEGIN
 	    (v_status = 'rejected' AND v_reason IS NOT NULL AND
 	     v_reason NOT IN ('insufficient_stock', 'unknown_product')) OR
 	    (r->>'id' IS NOT NULL AND r->>'id' !~ v_uuid) THEN
-		RETURN QUERY SELECT 'invalid'::text, NULL::integer, NULL::text,
+		RETURN QUERY SELECT 'invalid'::text, NULL::uuid, NULL::integer,
+		    NULL::text,
 		    NULL::text, NULL::uuid, NULL::text, NULL::text,
 		    NULL::text, NULL::text;
 		RETURN;
@@ -353,14 +358,6 @@ LANGUAGE sql AS $$
 	    WHERE k.order_id = p_id AND k.answer_status IS NULL
 $$;
 
--- The live shipment status seen by GET /orders/:id, kept as the fallback.
-CREATE FUNCTION crm.shipment_seen(p_id uuid, p_status text)
-RETURNS void
-LANGUAGE sql AS $$
-	UPDATE crm.orders o SET shipment_status = p_status
-	    WHERE o.id = p_id AND o.shipment_status IS DISTINCT FROM p_status
-$$;
-
 -- Idempotency keys older than p_ttl_s seconds are forgotten.
 CREATE FUNCTION crm.idempotency_purge(p_ttl_s integer)
 RETURNS bigint
@@ -386,6 +383,5 @@ GRANT EXECUTE ON FUNCTION crm.ts(timestamptz),
     crm.outbox_retry(uuid, text),
     crm.order_settle(uuid, text, boolean),
     crm.order_answered(uuid, integer),
-    crm.shipment_seen(uuid, text),
     crm.idempotency_purge(integer)
     TO crm_api;

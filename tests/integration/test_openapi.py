@@ -12,7 +12,8 @@ import yaml
 from conftest import REPO
 
 SERVICES = {"inventory-service": "inventory",
-            "logistics-service": "logistics", "order-service": "orders"}
+            "logistics-service": "logistics", "order-service": "orders",
+            "crm-api": "crm"}
 SAMPLES = {"productId": "SKU-OPENAPI-1", "id": None}
 METHODS = ("get", "put", "post", "delete", "patch")
 

@@ -1,0 +1,581 @@
+/*
+ * orders.c - POST /orders and GET /orders/:id (CONTRACT §3).
+ *
+ * POST /orders stores the order with its outbox entry (and its
+ * Idempotency-Key) in one statement, crm.create_order(), then forwards it
+ * to order-service itself within the forward deadline: a final answer is
+ * stored (crm.order_settle()) and answered 201; otherwise the answer is
+ * 202 pending and the outbox dispatcher (outbox.c) carries on.  The outbox
+ * entry is not due before the deadline (plus a margin) has passed, so the
+ * dispatcher does not race the request; order-service is idempotent on
+ * crm_order_id anyway.
+ *
+ * GET /orders/:id reads the order and, once confirmed, asks order-service
+ * for the shipment's live status; without an answer it shows what is
+ * stored.
+ */
+
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include "crm.h"
+#include "db.h"
+#include "fmt.h"
+#include "handlers.h"
+#include "json.h"
+#include "queries.h"
+#include "svc.h"
+#include "svc_error.h"
+#include "svc_log.h"
+#include "upstream.h"
+
+#define ITEMS_MAX		100
+#define PRODUCT_MAX		64
+#define QTY_MAX			1000
+#define KEY_MAX			128
+#define HOLD_MARGIN_MS		1000	/* outbox waits deadline + this */
+#define LIVE_BUDGET_MS		800	/* GET: the live shipment status */
+
+#define PHASE_PREPARE		0
+#define PHASE_CREATE		1
+#define PHASE_FORWARD		2
+#define PHASE_SETTLE		3
+#define PHASE_ANSWERED		4
+#define PHASE_GET		5
+#define PHASE_LIVE		6
+
+struct ord_state {
+	struct db_call		call;		/* create / get */
+	struct db_call		call2;		/* settle / answered */
+	struct upstream_call	up;
+	int			phase;
+	int			has_key;
+	char			id[FMT_UUID_LEN + 1];
+	char			key[KEY_MAX + 1];
+	char			hold[16];
+	char			ttl[16];
+	char			*body;
+	char			*products;
+	char			*quantities;
+	char			*line1;
+	char			*city;
+	char			*postal_code;
+	char			*country;
+	char			*forward;
+	char			*result;
+	char			*live;
+	const char		*params[12];
+};
+
+static int	order_prepare(struct http_request *, struct ord_state *);
+static int	order_created(struct http_request *, struct ord_state *);
+static int	order_forward(struct http_request *, struct ord_state *);
+static int	order_settle(struct http_request *, struct ord_state *);
+static int	order_pending(struct http_request *, struct ord_state *);
+static int	order_read(struct http_request *, struct ord_state *);
+static int	order_live(struct http_request *, struct ord_state *);
+static void	order_respond(struct http_request *, const struct db_call *,
+		    int, int, const char *);
+static char	*body_text(struct http_request *);
+static void	ord_cleanup(void *);
+
+static const struct svc_route r_orders = {
+	"/orders", HTTP_METHOD_POST, SVC_ROUTE_JSON_BODY
+};
+static const struct svc_route r_order = {
+	"/orders/:id", HTTP_METHOD_GET, 0
+};
+
+static const struct json_field item_fields[] = {
+	{ "product_id", JSON_STRING, JSON_REQUIRED, 2, PRODUCT_MAX,
+	    fmt_product_id, "must match ^[A-Z0-9][A-Z0-9-]{1,63}$", NULL },
+	{ "quantity", JSON_INTEGER, JSON_REQUIRED, 1, QTY_MAX,
+	    NULL, NULL, NULL },
+};
+static const struct json_schema item_schema = JSON_SCHEMA(item_fields);
+
+static const struct json_field address_fields[] = {
+	{ "line1", JSON_STRING, JSON_REQUIRED, 1, 200, NULL, NULL, NULL },
+	{ "city", JSON_STRING, JSON_REQUIRED, 1, 100, NULL, NULL, NULL },
+	{ "postal_code", JSON_STRING, JSON_REQUIRED, 1, 16, NULL, NULL, NULL },
+	{ "country", JSON_STRING, JSON_REQUIRED, 2, 2,
+	    fmt_country, "must be an ISO 3166-1 alpha-2 code", NULL },
+};
+static const struct json_schema address_schema =
+    JSON_SCHEMA(address_fields);
+
+static const struct json_field order_fields[] = {
+	{ "customer_id", JSON_STRING, JSON_REQUIRED, 36, 36,
+	    fmt_uuid, "must be a lower-case UUID", NULL },
+	{ "items", JSON_ARRAY, JSON_REQUIRED, 1, ITEMS_MAX,
+	    NULL, NULL, &item_schema },
+	{ "shipping_address", JSON_OBJECT, JSON_REQUIRED, 0, 0,
+	    NULL, NULL, &address_schema },
+};
+static const struct json_schema order_schema = JSON_SCHEMA(order_fields);
+
+int
+crm_order_create(struct http_request *req)
+{
+	struct ord_state	*st;
+
+	if (!svc_begin(req, &r_orders))
+		return (KORE_RESULT_OK);
+
+	st = svc_app_state(req, sizeof(*st), ord_cleanup);
+	switch (st->phase) {
+	case PHASE_PREPARE:
+		if (!order_prepare(req, st))
+			return (KORE_RESULT_OK);
+		st->phase = PHASE_CREATE;
+		/* FALLTHROUGH */
+	case PHASE_CREATE:
+		return (order_created(req, st));
+	case PHASE_FORWARD:
+		return (order_forward(req, st));
+	case PHASE_SETTLE:
+		return (order_settle(req, st));
+	case PHASE_ANSWERED:
+		return (order_pending(req, st));
+	default:
+		fatal("crm_order_create: phase %d", st->phase);
+	}
+	return (KORE_RESULT_OK);
+}
+
+int
+crm_order_get(struct http_request *req)
+{
+	struct ord_state	*st;
+
+	if (!svc_begin(req, &r_order))
+		return (KORE_RESULT_OK);
+
+	st = svc_app_state(req, sizeof(*st), ord_cleanup);
+	if (st->phase == PHASE_PREPARE) {
+		if (!crm_path_id(req, "order", st->id, sizeof(st->id)))
+			return (KORE_RESULT_OK);
+		st->params[0] = st->id;
+		st->phase = PHASE_GET;
+	}
+
+	if (st->phase == PHASE_GET)
+		return (order_read(req, st));
+	return (order_live(req, st));
+}
+
+/* Step 1: the order, its items, outbox entry and key in one statement. */
+static int
+order_created(struct http_request *req, struct ord_state *st)
+{
+	struct svc_error	err;
+	const char		*outcome, *answer;
+	int			r, code;
+
+	svc_error_init(&err);
+	r = db_exec(req, &st->call, &q_order_create, st->params, &err);
+	if (r == DB_PENDING)
+		return (KORE_RESULT_RETRY);
+	if (r == DB_FAILED) {
+		svc_respond_error(req, &err);
+		return (KORE_RESULT_OK);
+	}
+	if (db_ntuples(&st->call) < 1) {
+		svc_fail(req, SVC_INTERNAL, "internal error");
+		return (KORE_RESULT_OK);
+	}
+
+	outcome = db_value(&st->call, 0, 0);
+	if (!strcmp(outcome, "unknown_customer")) {
+		svc_error_set(&err, SVC_UNKNOWN_CUSTOMER, "no customer %s",
+		    st->params[2]);
+		svc_error_detail(&err, "customer_id", "unknown customer");
+		svc_respond_error(req, &err);
+		return (KORE_RESULT_OK);
+	}
+	if (!strcmp(outcome, "idempotency_conflict")) {
+		svc_fail(req, SVC_IDEMPOTENCY_CONFLICT, "this Idempotency-Key "
+		    "was used with another request body");
+		return (KORE_RESULT_OK);
+	}
+	if (!strcmp(outcome, "replayed")) {
+		/* The first answer's status; until it is known, the state's. */
+		answer = db_value(&st->call, 0, 1 + ORDER_ANSWER);
+		if (*answer != '\0')
+			code = atoi(answer);
+		else if (!strcmp(db_value(&st->call, 0, 1 + ORDER_STATUS),
+		    "pending"))
+			code = 202;
+		else
+			code = 201;
+		order_respond(req, &st->call, 1, code, NULL);
+		return (KORE_RESULT_OK);
+	}
+	if (strcmp(outcome, "created")) {
+		svc_fail(req, SVC_INTERNAL, "internal error");
+		return (KORE_RESULT_OK);
+	}
+
+	(void)kore_strlcpy(st->id, db_value(&st->call, 0, 1 + ORDER_ID),
+	    sizeof(st->id));
+	st->forward = kore_strdup(db_value(&st->call, 0, 1 + ORDER_FORWARD));
+	st->phase = PHASE_FORWARD;
+	return (order_forward(req, st));
+}
+
+/* Step 2: order-service's answer within the forward deadline, or not. */
+static int
+order_forward(struct http_request *req, struct ord_state *st)
+{
+	struct upstream_req	ureq;
+	struct svc_error	err;
+	int			r;
+
+	supply_request(&ureq, st->forward, crm_config.forward_deadline_ms,
+	    crm_config.forward_deadline_ms);
+
+	svc_error_init(&err);
+	r = upstream_exec(req, &st->up, &ureq, &err);
+	if (r == UPSTREAM_PENDING)
+		return (KORE_RESULT_RETRY);
+	if (r == UPSTREAM_DONE)
+		st->result = supply_result(&st->up);
+	upstream_done(&st->up);
+
+	if (st->result == NULL)
+		return (order_pending(req, st));
+
+	st->params[0] = st->id;
+	st->params[1] = st->result;
+	st->params[2] = "t";
+	st->phase = PHASE_SETTLE;
+	return (order_settle(req, st));
+}
+
+/* Step 3: the final answer stored with the order: 201. */
+static int
+order_settle(struct http_request *req, struct ord_state *st)
+{
+	struct svc_error	err;
+	int			r;
+
+	svc_error_init(&err);
+	r = db_exec(req, &st->call2, &q_order_settle, st->params, &err);
+	if (r == DB_PENDING)
+		return (KORE_RESULT_RETRY);
+	if (r == DB_OK && db_ntuples(&st->call2) == 1 &&
+	    !strcmp(db_value(&st->call2, 0, 0), "settled")) {
+		order_respond(req, &st->call2, 1, 201, NULL);
+		return (KORE_RESULT_OK);
+	}
+
+	/* Not stored now: the outbox stores it later; the order is pending. */
+	db_done(&st->call2);
+	kore_free(st->result);
+	st->result = NULL;
+	return (order_pending(req, st));
+}
+
+/*
+ * 202 with the order as created.  With an Idempotency-Key the 202 is
+ * recorded first, so a replay answers what this request answered.
+ */
+static int
+order_pending(struct http_request *req, struct ord_state *st)
+{
+	struct svc_error	err;
+	int			r;
+
+	if (st->has_key) {
+		st->phase = PHASE_ANSWERED;
+		st->params[0] = st->id;
+		st->params[1] = "202";
+		svc_error_init(&err);
+		r = db_exec(req, &st->call2, &q_order_answered, st->params,
+		    &err);
+		if (r == DB_PENDING)
+			return (KORE_RESULT_RETRY);
+		db_done(&st->call2);
+	}
+
+	order_respond(req, &st->call, 1, 202, NULL);
+	return (KORE_RESULT_OK);
+}
+
+static int
+order_read(struct http_request *req, struct ord_state *st)
+{
+	struct svc_error	err;
+	int			r;
+
+	svc_error_init(&err);
+	r = db_exec(req, &st->call, &q_order_get, st->params, &err);
+	if (r == DB_PENDING)
+		return (KORE_RESULT_RETRY);
+	if (r == DB_FAILED) {
+		svc_respond_error(req, &err);
+		return (KORE_RESULT_OK);
+	}
+	if (db_ntuples(&st->call) < 1) {
+		svc_fail(req, SVC_NOT_FOUND, "no order %s", st->id);
+		return (KORE_RESULT_OK);
+	}
+
+	if (db_isnull(&st->call, 0, ORDER_SUPPLY_ID) ||
+	    db_isnull(&st->call, 0, ORDER_SHIP_ID)) {
+		order_respond(req, &st->call, 0, 200, NULL);
+		return (KORE_RESULT_OK);
+	}
+
+	st->phase = PHASE_LIVE;
+	return (order_live(req, st));
+}
+
+/* The shipment's live status through order-service, if it answers. */
+static int
+order_live(struct http_request *req, struct ord_state *st)
+{
+	struct upstream_req	ureq;
+	struct svc_error	err;
+	struct json_value	*doc;
+	const struct json_value	*ship;
+	const char		*s;
+	char			path[64];
+	int			r;
+
+	(void)snprintf(path, sizeof(path), "/supply-orders/%s",
+	    db_value(&st->call, 0, ORDER_SUPPLY_ID));
+	memset(&ureq, 0, sizeof(ureq));
+	ureq.target = UPSTREAM_ORDER_SERVICE;
+	ureq.method = HTTP_METHOD_GET;
+	ureq.path = path;
+	ureq.flags = UPSTREAM_RETRYABLE;
+	ureq.budget_ms = LIVE_BUDGET_MS;
+
+	svc_error_init(&err);
+	r = upstream_exec(req, &st->up, &ureq, &err);
+	if (r == UPSTREAM_PENDING)
+		return (KORE_RESULT_RETRY);
+
+	if (r == UPSTREAM_DONE && upstream_status(&st->up) == 200 &&
+	    (doc = upstream_json(&st->up, &err)) != NULL) {
+		ship = json_get_object(doc, "shipment");
+		if (ship != NULL &&
+		    (s = json_get_string(ship, "status")) != NULL)
+			st->live = kore_strdup(s);
+		json_free(doc);
+	} else {
+		svc_log(SVC_LOG_WARN, svc_request_id(req), "order %s: no live "
+		    "shipment status (order-service status %d); showing the "
+		    "stored one", st->id, upstream_status(&st->up));
+	}
+	upstream_done(&st->up);
+
+	order_respond(req, &st->call, 0, 200, st->live);
+	return (KORE_RESULT_OK);
+}
+
+static void
+order_respond(struct http_request *req, const struct db_call *call, int off,
+    int status, const char *live)
+{
+	struct kore_buf		buf;
+
+	kore_buf_init(&buf, 1024);
+	order_render(&buf, call, off, live);
+	svc_respond_json(req, status, &buf);
+	kore_buf_cleanup(&buf);
+}
+
+/*
+ * The order's JSON comes from SQL without "shipment", which is added here
+ * (its status being the live one when known).
+ */
+void
+order_render(struct kore_buf *buf, const struct db_call *call, int off,
+    const char *live)
+{
+	struct json_writer	w;
+	const char		*body, *status;
+	size_t			len;
+
+	body = db_value(call, 0, off + ORDER_BODY);
+	len = strlen(body);
+	if (len < 2 || body[len - 1] != '}')
+		fatal("order_render: not an object");
+
+	kore_buf_append(buf, body, len - 1);
+	if (!db_isnull(call, 0, off + ORDER_SHIP_ID)) {
+		kore_buf_appendf(buf, ",\"shipment\":");
+		jw_init(&w, buf);
+		jw_object_open(&w, NULL);
+		jw_string(&w, "id", db_value(call, 0, off + ORDER_SHIP_ID));
+		if (!db_isnull(call, 0, off + ORDER_SHIP_CARRIER))
+			jw_string(&w, "carrier",
+			    db_value(call, 0, off + ORDER_SHIP_CARRIER));
+		if (!db_isnull(call, 0, off + ORDER_SHIP_ETA))
+			jw_string(&w, "eta",
+			    db_value(call, 0, off + ORDER_SHIP_ETA));
+		status = live;
+		if (status == NULL &&
+		    !db_isnull(call, 0, off + ORDER_SHIP_STATUS))
+			status = db_value(call, 0, off + ORDER_SHIP_STATUS);
+		if (status != NULL)
+			jw_string(&w, "status", status);
+		jw_object_close(&w);
+	}
+	kore_buf_append(buf, "}", 1);
+}
+
+static int
+order_prepare(struct http_request *req, struct ord_state *st)
+{
+	struct svc_error	err;
+	struct json_value	*body;
+	const struct json_value	*items, *item, *addr;
+	struct kore_buf		pa, qa;
+	const char		*key, *pid;
+	char			seen[ITEMS_MAX][PRODUCT_MAX + 1];
+	char			field[48];
+	int64_t			qty;
+	size_t			i, j, n;
+
+	svc_error_init(&err);
+	if (http_request_header(req, "idempotency-key", &key)) {
+		if (!fmt_idempotency_key(key)) {
+			svc_error_set(&err, SVC_VALIDATION_FAILED,
+			    "the Idempotency-Key header is malformed");
+			svc_error_detail(&err, "Idempotency-Key",
+			    "must be 1-128 printable ASCII characters");
+			svc_respond_error(req, &err);
+			return (0);
+		}
+		(void)kore_strlcpy(st->key, key, sizeof(st->key));
+		st->has_key = 1;
+	}
+
+	if ((body = svc_body_json(req, &order_schema)) == NULL)
+		return (0);
+
+	items = json_get_array(body, "items");
+	addr = json_get_object(body, "shipping_address");
+
+	kore_buf_init(&pa, 256);
+	kore_buf_init(&qa, 128);
+	kore_buf_append(&pa, "{", 1);
+	kore_buf_append(&qa, "{", 1);
+	n = json_array_len(items);
+	for (i = 0; i < n; i++) {
+		item = json_array_at(items, i);
+		pid = json_get_string(item, "product_id");
+		(void)json_get_int(item, "quantity", &qty);
+		(void)kore_strlcpy(seen[i], pid, sizeof(seen[i]));
+		for (j = 0; j < i; j++) {
+			if (strcmp(seen[j], pid))
+				continue;
+			(void)snprintf(field, sizeof(field),
+			    "items[%zu].product_id", i);
+			svc_error_detail(&err, field,
+			    "product %s is listed twice (items[%zu])", pid, j);
+		}
+		/* Product ids are [A-Z0-9-]: safe in an array literal. */
+		kore_buf_appendf(&pa, "%s%s", i > 0 ? "," : "", pid);
+		kore_buf_appendf(&qa, "%s%lld", i > 0 ? "," : "",
+		    (long long)qty);
+	}
+	kore_buf_append(&pa, "}", 2);		/* with the NUL */
+	kore_buf_append(&qa, "}", 2);
+	st->products = (char *)kore_buf_release(&pa, &i);
+	st->quantities = (char *)kore_buf_release(&qa, &i);
+
+	if (err.ndetails > 0) {
+		json_free(body);
+		svc_error_set(&err, SVC_VALIDATION_FAILED,
+		    "each product may appear once");
+		svc_respond_error(req, &err);
+		return (0);
+	}
+
+	(void)kore_strlcpy(st->id, json_get_string(body, "customer_id"),
+	    sizeof(st->id));
+	st->line1 = kore_strdup(json_get_string(addr, "line1"));
+	st->city = kore_strdup(json_get_string(addr, "city"));
+	st->postal_code = kore_strdup(json_get_string(addr, "postal_code"));
+	st->country = kore_strdup(json_get_string(addr, "country"));
+	json_free(body);
+
+	if ((st->body = body_text(req)) == NULL) {
+		svc_fail(req, SVC_INTERNAL, "cannot read the body");
+		return (0);
+	}
+
+	(void)snprintf(st->hold, sizeof(st->hold), "%u",
+	    crm_config.forward_deadline_ms + HOLD_MARGIN_MS);
+	(void)snprintf(st->ttl, sizeof(st->ttl), "%u",
+	    crm_config.idempotency_ttl_s);
+
+	st->params[0] = st->has_key ? st->key : NULL;
+	st->params[1] = st->body;
+	st->params[2] = st->id;
+	st->params[3] = st->products;
+	st->params[4] = st->quantities;
+	st->params[5] = st->line1;
+	st->params[6] = st->city;
+	st->params[7] = st->postal_code;
+	st->params[8] = st->country;
+	st->params[9] = svc_request_id(req);
+	st->params[10] = st->hold;
+	st->params[11] = st->ttl;
+	return (1);
+}
+
+/* The raw body (valid UTF-8 JSON by now), hashed by SQL for the key. */
+static char *
+body_text(struct http_request *req)
+{
+	struct kore_buf		buf;
+	u_int8_t		tmp[4096];
+	ssize_t			r;
+	size_t			len;
+
+	if (!http_body_rewind(req))
+		return (NULL);
+	kore_buf_init(&buf, 1024);
+	for (;;) {
+		if ((r = http_body_read(req, tmp, sizeof(tmp))) == -1) {
+			kore_buf_cleanup(&buf);
+			return (NULL);
+		}
+		if (r == 0)
+			break;
+		kore_buf_append(&buf, tmp, (size_t)r);
+	}
+	kore_buf_append(&buf, "", 1);
+	return ((char *)kore_buf_release(&buf, &len));
+}
+
+static void
+ord_cleanup(void *arg)
+{
+	struct ord_state	*st = arg;
+
+	upstream_done(&st->up);
+	db_done(&st->call);
+	db_done(&st->call2);
+	kore_free(st->body);
+	kore_free(st->products);
+	kore_free(st->quantities);
+	kore_free(st->line1);
+	kore_free(st->city);
+	kore_free(st->postal_code);
+	kore_free(st->country);
+	kore_free(st->forward);
+	kore_free(st->result);
+	kore_free(st->live);
+}

@@ -1,0 +1,106 @@
+/*
+ * supply.c - what crm-api's two ways of forwarding an order (the request
+ * itself, orders.c, and the outbox dispatcher, outbox.c) share: the call
+ * to order-service's POST /supply-orders and the reading of its answer;
+ * and the path id of GET /customers/:id and GET /orders/:id.
+ */
+
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include "crm.h"
+#include "fmt.h"
+#include "json.h"
+#include "path.h"
+#include "svc.h"
+#include "svc_error.h"
+#include "upstream.h"
+
+void
+supply_request(struct upstream_req *ureq, const char *body,
+    u_int32_t attempt_ms, u_int32_t budget_ms)
+{
+	memset(ureq, 0, sizeof(*ureq));
+	ureq->target = UPSTREAM_ORDER_SERVICE;
+	ureq->method = HTTP_METHOD_POST;
+	ureq->path = "/supply-orders";
+	ureq->body = body;
+	ureq->body_len = strlen(body);
+	/* crm_order_id is order-service's idempotency key: safe to resend. */
+	ureq->flags = UPSTREAM_RETRYABLE;
+	ureq->attempt_timeout_ms = attempt_ms;
+	ureq->budget_ms = budget_ms;
+}
+
+char *
+supply_result(const struct upstream_call *up)
+{
+	struct svc_error	err;
+	struct json_value	*doc;
+	const struct json_value	*e;
+	const u_int8_t		*body;
+	const char		*code;
+	char			*out;
+	size_t			len;
+	int			status;
+
+	status = upstream_status(up);
+	if (status == 200 || status == 201) {
+		upstream_body(up, &body, &len);
+		out = kore_malloc(len + 1);
+		memcpy(out, body, len);
+		out[len] = '\0';
+		return (out);
+	}
+	if (status != 409 && status != 422)
+		return (NULL);
+
+	/* A refusal by rule is final too: the order is rejected. */
+	svc_error_init(&err);
+	if ((doc = upstream_json(up, &err)) == NULL)
+		return (NULL);
+	out = NULL;
+	if ((e = json_get_object(doc, "error")) != NULL &&
+	    (code = json_get_string(e, "code")) != NULL &&
+	    (!strcmp(code, "insufficient_stock") ||
+	    !strcmp(code, "unknown_product"))) {
+		len = strlen(code) + 40;
+		out = kore_malloc(len);
+		(void)snprintf(out, len,
+		    "{\"status\":\"rejected\",\"reason\":\"%s\"}", code);
+	}
+	json_free(doc);
+	return (out);
+}
+
+void
+supply_failure(const struct upstream_call *up, char *out, size_t len)
+{
+	if (upstream_result(up) == UPSTREAM_FAILED)
+		(void)snprintf(out, len, "order-service unavailable (last "
+		    "status %d)", upstream_status(up));
+	else
+		(void)snprintf(out, len, "order-service answered %d",
+		    upstream_status(up));
+}
+
+int
+crm_path_id(struct http_request *req, const char *what, char *id, size_t len)
+{
+	struct svc_error	err;
+
+	if (path_segment(req->path, 1, id, len) && fmt_uuid(id))
+		return (1);
+
+	svc_error_init(&err);
+	svc_error_set(&err, SVC_VALIDATION_FAILED,
+	    "the %s id in the path is malformed", what);
+	svc_error_detail(&err, "id", "must be a lower-case UUID");
+	svc_respond_error(req, &err);
+	return (0);
+}
