@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
 # build.sh - everything a newcomer needs, in one go (Debian 12, as root):
 #   ./build.sh                      install build packages, build the musl
-#                                   deps and the static services, start the
-#                                   stack (PostgreSQL + services), smoke test
+#                                   deps and the static services, build the
+#                                   images, start the local registry and
+#                                   push them, start the stack (PostgreSQL +
+#                                   services), smoke test
 #   ./build.sh packages             only install the Debian packages needed
+#   ./build.sh images               build the images (build/images), start
+#                                   the registry, push them to it
 #   ./build.sh svc start|stop|kill NAME
 #                                   one part of the stack; NAME is a service
-#                                   or postgres (kill = SIGKILL of its master)
+#                                   or postgres (kill = SIGKILL of its master;
+#                                   in a container that is its PID 1), or
+#                                   registry; status NAME for a service
 #   ./build.sh up | down            the whole stack (make up / make down)
+# MODE=container (default): the services run as podman containers from the
+# registry's images (platform/stack/container.sh); MODE=native: the same
+# static executables run directly (platform/stack/service.sh). PostgreSQL
+# runs on the host in both.
 # Idempotent: a second run rebuilds nothing unchanged and restarts nothing
 # that is healthy. Ports and paths: see README.md ("Configuration").
 set -euo pipefail
@@ -15,16 +25,29 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")" && pwd)
 RUN=${RUN:-$REPO/run}
 STACK=$REPO/platform/stack
-# A service is a folder apps/NAME with its descriptor (as in the Makefile).
-SERVICES=$(cd "$REPO/apps" && for d in */service.c; do
-	[ -e "$d" ] && printf '%s ' "${d%/service.c}"; done)
+BUILD=${BUILD:-$REPO/build}
+BIN_DIR=${BIN_DIR:-$BUILD/musl/bin}	# the static executables (native runs)
+export BUILD BIN_DIR
+MODE=${MODE:-container}
+case "$MODE" in
+container)	RUNNER=$STACK/container.sh ;;
+native)		RUNNER=$STACK/service.sh ;;
+*)		echo "build.sh: MODE must be container or native" >&2; exit 2 ;;
+esac
+# A service is a folder apps/NAME with its descriptor (as in the Makefile);
+# SERVICES="a b" limits images, up and down to those.
+SERVICES=${SERVICES:-$(cd "$REPO/apps" && for d in */service.c; do
+	[ -e "$d" ] && printf '%s ' "${d%/service.c}"; done)}
 
 # Build and test packages, all from Debian's archive.
 PACKAGES="build-essential musl-tools musl-dev linux-libc-dev dpkg-dev
  pkg-config file curl openssl ca-certificates patch xz-utils bzip2
  bison flex perl python3 python3-pytest python3-yaml check
  libssl-dev libpq-dev libcurl4-openssl-dev libyajl-dev
- postgresql-15 postgresql-client-15"
+ postgresql-15 postgresql-client-15
+ wrk nginx
+ buildah skopeo podman runc netavark golang-github-containers-common
+ docker-registry"
 
 say() { printf '==> %s\n' "$*"; }
 
@@ -48,22 +71,53 @@ build() {
 	make -C "$REPO" -j2 services
 }
 
+# The images (CONTRACT §7): built reproducibly into $BUILD/images, pushed
+# to the local registry as REGISTRY/NAME:<version> and :latest.
+# shellcheck disable=SC2086  # SERVICES is a list of words
+images() {
+	say "building images"
+	"$REPO/images/build.sh" "$BUILD/images" $SERVICES
+	"$STACK/registry.sh" "$RUN" start
+	"$STACK/registry.sh" "$RUN" push "$BUILD/images" $SERVICES
+}
+
+# have_bins: every service has its executable (images can be built).
+have_bins() {
+	local s
+	for s in $SERVICES; do
+		[ -x "$BIN_DIR/$s" ] || return 1
+	done
+}
+
 up() {
 	local s
 	"$STACK/pki.sh" "$RUN"
 	"$STACK/postgres.sh" "$RUN" start
 	"$STACK/migrate.sh" "$RUN"
+	# Images of the current executables (reproducible: an unchanged
+	# build pushes the same digests, and container.sh restarts only a
+	# container whose image changed). Without executables, the registry's
+	# images are run as they are.
+	if [ "$MODE" = container ]; then
+		"$STACK/registry.sh" "$RUN" start
+		if have_bins; then images; fi
+	fi
 	for s in $SERVICES; do
-		"$STACK/service.sh" "$RUN" start "$s"
+		"$RUNNER" "$RUN" start "$s"
 	done
 	"$STACK/env.sh" "$RUN"
 }
 
+# Both modes are stopped: what runs may have been started in either.
 down() {
 	local s
 	for s in $SERVICES; do
+		if command -v podman >/dev/null; then
+			"$STACK/container.sh" "$RUN" stop "$s"
+		fi
 		"$STACK/service.sh" "$RUN" stop "$s"
 	done
+	"$STACK/registry.sh" "$RUN" stop
 	"$STACK/postgres.sh" "$RUN" stop
 }
 
@@ -77,8 +131,13 @@ svc() {
 		esac ;;
 	crm-api|order-service|inventory-service|logistics-service)
 		case "$cmd" in
-		start|stop|kill) "$STACK/service.sh" "$RUN" "$cmd" "$name" ;;
+		start|stop|kill|status) "$RUNNER" "$RUN" "$cmd" "$name" ;;
 		*) echo "usage: build.sh svc start|stop|kill NAME" >&2; exit 2 ;;
+		esac ;;
+	registry)
+		case "$cmd" in
+		start|stop|status) "$STACK/registry.sh" "$RUN" "$cmd" ;;
+		*) echo "usage: build.sh svc start|stop registry" >&2; exit 2 ;;
 		esac ;;
 	*)	echo "build.sh: unknown part '$name'" >&2; exit 2 ;;
 	esac
@@ -103,9 +162,10 @@ smoke() {
 case "${1:-all}" in
 all)		packages; build; up; smoke ;;
 packages)	packages ;;
+images)		images ;;
 up)		up ;;
 down)		down ;;
 svc)		shift; svc "$@" ;;
-*)		echo "usage: build.sh [packages|up|down|svc start|stop|kill NAME]" >&2
+*)		echo "usage: build.sh [packages|images|up|down|svc start|stop|kill NAME]" >&2
 		exit 2 ;;
 esac

@@ -7,7 +7,8 @@
 #   OUT/NAME/ctx/           the build context: exactly the files the image
 #                           holds, with fixed modes (the stripped executable,
 #                           the default conf, passwd, group, ffdhe2048.pem and
-#                           apps/NAME/data/* when the service has data files)
+#                           the service's data files apps/NAME/*.data, which
+#                           its Dockerfile puts beside the conf in /etc/crm)
 #   OUT/NAME/oci/           the image as an OCI layout (gzip layer), tag
 #                           VERSION; what registry.sh push copies as is
 #   OUT/NAME/sbom.json      CycloneDX 1.5 SBOM: every pinned source of
@@ -67,11 +68,6 @@ else
 	SOURCE=${IMAGE_SOURCE:-crm-supply}
 fi
 
-# port NAME: the service's listening port, from its default conf.
-port() {
-	awk '$1 == "bind" { print $3; exit }' "$REPO/conf/$1.conf"
-}
-
 # stage NAME CTX: the image's files, modes fixed (the owner is root:root
 # in the layer whatever it is here; the mtime is --timestamp's).
 stage() {
@@ -83,12 +79,9 @@ stage() {
 	install -m 0644 "$REPO/conf/$n.conf" "$c/$n.conf"
 	install -m 0644 "$IMAGES_DIR/passwd" "$IMAGES_DIR/group" \
 	    "$IMAGES_DIR/ffdhe2048.pem" "$c/"
-	if [ -d "$REPO/apps/$n/data" ]; then
-		mkdir -p "$c/data"
-		for f in "$REPO/apps/$n/data"/*; do
-			[ -f "$f" ] && install -m 0644 "$f" "$c/data/"
-		done
-	fi
+	for f in "$REPO/apps/$n"/*.data; do
+		[ -f "$f" ] && install -m 0644 "$f" "$c/"
+	done
 	return 0
 }
 
@@ -100,16 +93,18 @@ build_one() {
 	stage "$n" "$d/ctx"
 	ref="localhost/crm-supply/$n:$VERSION"
 	# One squashed layer, no build-host identity, no cache, epoch times.
-	buildah --quiet bud --squash --no-cache --pull-never \
+	buildah bud --quiet --squash --no-cache --pull-never \
 	    --timestamp 0 --identity-label=false --format oci \
 	    --build-arg "VERSION=$VERSION" --build-arg "REVISION=$REVISION" \
 	    --build-arg "CREATED=$CREATED" --build-arg "SOURCE=$SOURCE" \
-	    --build-arg "LICENSES=$LICENSES" --build-arg "PORT=$(port "$n")" \
+	    --build-arg "LICENSES=$LICENSES" \
 	    -f "$df" -t "$ref" "$d/ctx" >/dev/null
 	rm -rf "$d/oci"
 	buildah push --quiet --compression-format gzip \
 	    "$ref" "oci:$d/oci:$VERSION" >/dev/null
 	id=$(buildah images --quiet --no-trunc "$ref")
+	# The OCI layout is the artefact; keep no copy in buildah's storage.
+	buildah rmi "$ref" >/dev/null
 	python3 "$IMAGES_DIR/sizes.py" "$d/oci" "$VERSION" \
 	    "$MAX_COMPRESSED" "$MAX_UNCOMPRESSED" "$n" >"$d/digest" || {
 		rm -f "$d/digest"

@@ -1,8 +1,10 @@
 # tests/tests.mk - `make test` runs everything: unit (Check, glibc with ASan
-# and UBSan), integration (real PostgreSQL, real TLS, static services). It
+# and UBSan), integration (real PostgreSQL, real TLS, static services),
+# images (tests/images: build, registry, containers). It
 # installs what it needs first, so it works on a fresh machine too.
 include tests/unit/unit.mk
 include tests/integration/integration.mk
+include tests/images/images.mk
 
 .PHONY: packages
 packages:
@@ -11,3 +13,4 @@ packages:
 test: packages
 	$(MAKE) unit
 	$(MAKE) integration
+	$(MAKE) images-test

@@ -25,13 +25,7 @@ usage() { die "usage: service.sh RUNDIR start|stop|kill|status NAME"; }
 RUN=$(rundir "$1"); cmd=$2; name=$3
 BIN_DIR=${BIN_DIR:-$REPO_DIR/build/musl/bin}
 
-case "$name" in
-crm-api)		port=${CRM_API_PORT:-8443}; role=crm_api ;;
-order-service)		port=${ORDER_SERVICE_PORT:-8444}; role=order_service ;;
-inventory-service)	port=${INVENTORY_SERVICE_PORT:-8445}; role=inventory_service ;;
-logistics-service)	port=${LOGISTICS_SERVICE_PORT:-8446}; role= ;;
-*)			usage ;;
-esac
+service_port_role "$name" || usage
 
 root=$RUN/svc/$name
 pidfile=$RUN/svc/$name.pid
@@ -90,46 +84,17 @@ start() {
 	[ -x "$BIN_DIR/$name" ] || die "no executable $BIN_DIR/$name (make services)"
 	ensure_users
 	layout
-	# A clean environment: only what the service is documented to read.
-	setsid env -i PATH=/nonexistent \
-	    SERVICE_TOKEN_FILE="$e/secrets/service_token" \
-	    API_KEY_FILE="$e/secrets/api_key" \
-	    DB_CONNINFO="host=127.0.0.1 port=$PG_PORT dbname=crm_supply_db user=$role sslmode=verify-full sslrootcert=/etc/crm/tls/ca.pem" \
-	    DB_PASSWORD_FILE="$e/secrets/db_password" \
-	    CA_FILE=/etc/crm/tls/ca.pem \
-	    LOGISTICS_DATA_FILE="$e/logistics.data" \
-	    CRM_API_URL="https://127.0.0.1:${CRM_API_PORT:-8443}" \
-	    ORDER_SERVICE_URL="https://127.0.0.1:${ORDER_SERVICE_PORT:-8444}" \
-	    INVENTORY_SERVICE_URL="https://127.0.0.1:${INVENTORY_SERVICE_PORT:-8445}" \
-	    LOGISTICS_SERVICE_URL="https://127.0.0.1:${LOGISTICS_SERVICE_PORT:-8446}" \
-	    ${RATE_LIMIT_RATE:+RATE_LIMIT_RATE=$RATE_LIMIT_RATE} \
-	    ${RATE_LIMIT_BURST:+RATE_LIMIT_BURST=$RATE_LIMIT_BURST} \
-	    ${ORDER_FORWARD_DEADLINE_MS:+ORDER_FORWARD_DEADLINE_MS=$ORDER_FORWARD_DEADLINE_MS} \
-	    ${IDEMPOTENCY_TTL_S:+IDEMPOTENCY_TTL_S=$IDEMPOTENCY_TTL_S} \
-	    ${OUTBOX_INTERVAL_MS:+OUTBOX_INTERVAL_MS=$OUTBOX_INTERVAL_MS} \
+	# A clean environment: only what the service is documented to read
+	# (lib.sh service_env, the same as in a container).
+	service_env "$e" "$role"
+	setsid env -i PATH=/nonexistent "${SERVICE_ENV[@]}" \
 	    "$BIN_DIR/$name" -f -c "$e/$name.conf" \
 	    >>"$logfile" 2>&1 </dev/null &
 	echo $! >"$pidfile"
-	for _ in $(seq 1 100); do
-		healthy && return 0
-		running || die "$name exited at start; see $logfile"
-		sleep 0.1
-	done
-	die "$name did not answer /healthz within 10 s; see $logfile"
+	await_start "$name" "$logfile"
 }
 
-stop() {
-	local pid
-	running || { rm -f "$pidfile"; return 0; }
-	pid=$(cat "$pidfile")
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 1 100); do
-		alive "$pid" || { rm -f "$pidfile"; return 0; }
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	rm -f "$pidfile"
-}
+stop() { stop_pidfile "$pidfile"; }
 
 case "$cmd" in
 start)	start ;;

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# container.sh RUNDIR start|stop|kill|status NAME - one service of the stack
+# run as a container (MODE=container, the default) from its image in the
+# local registry, with podman. Same interface as service.sh.
+#
+# Image: $REGISTRY/NAME:$IMAGE_TAG (defaults 127.0.0.1:5000, latest), pulled
+# at each start (plain HTTP on loopback: --tls-verify=false); when the
+# registry is down, the copy podman already holds is used. start leaves a
+# healthy container alone unless the tag now names another image.
+#
+# Podman settings come from images/containers.conf (CONTAINERS_CONF): runc,
+# netavark, cgroupfs, explicit ulimits. The machine's podman configuration
+# is not read and not changed.
+#
+# The container (named crm-supply-NAME, or $CONTAINER_PREFIX-NAME):
+#   --network host          PostgreSQL on 127.0.0.1:$PG_PORT and the other
+#                           services on 127.0.0.1:<port> are reached as in a
+#                           native run; the service binds 127.0.0.1 only
+#   --read-only             root fs read-only, no tmpfs either
+#   --cap-drop all          plus what Kore's privilege separation needs:
+#                           SETUID, SETGID (drop to crm / crm-keys),
+#                           SYS_CHROOT (chroot of workers and key manager),
+#                           KILL (the root master signals its uid 10001 and
+#                           10002 children: shutdown, reload, SIGUSR1)
+#   no-new-privileges, --memory, --pids-limit, --ulimit nofile/nproc
+# Mounted read-only, as single files (the image keeps /etc/crm/tls/
+# ffdhe2048.pem):
+#   RUNDIR/ctr/NAME/NAME.conf -> /etc/crm/NAME.conf   the operator's
+#                                     RUNDIR/conf/NAME.conf if it exists,
+#                                     else the default conf/NAME.conf; its
+#                                     bind line set to 127.0.0.1 <port>
+#   RUNDIR/ctr/NAME/tls/{cert,key,ca}.pem -> /etc/crm/tls/   key.pem 0400,
+#                                     owned by crm-keys (uid 10002)
+#   RUNDIR/ctr/NAME/secrets/ -> /etc/crm/secrets/     the service token, the
+#                                     DB password, the API key (crm-api only);
+#                                     0400 root: read by the master at start
+# Log: RUNDIR/logs/NAME.log (podman's k8s-file format; `podman logs`).
+# Environment: CTR_CAPS (the list above), CTR_MEMORY (256m), CTR_PIDS (64),
+# CTR_NOFILE (8192),
+# CTR_NPROC (512), and the port variables of platform/stack/lib.sh.
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+CRM_KEYS_UID=10002	# key manager: `keymgr_runas crm-keys` in the image
+
+usage() { die "usage: container.sh RUNDIR start|stop|kill|status NAME"; }
+[ $# -eq 3 ] || usage
+RUN=$(rundir "$1"); cmd=$2; name=$3
+
+service_port_role "$name" || usage
+
+export CONTAINERS_CONF=$REPO_DIR/images/containers.conf
+REGISTRY=${REGISTRY:-127.0.0.1:5000}
+image=$REGISTRY/$name:${IMAGE_TAG:-latest}
+cname=${CONTAINER_PREFIX:-crm-supply}-$name
+dir=$RUN/ctr/$name
+logfile=$RUN/logs/$name.log
+
+command -v podman >/dev/null || die "missing podman (./build.sh packages)"
+
+layout() {
+	local conf="$RUN/conf/$name.conf"
+	[ -f "$conf" ] || conf="$REPO_DIR/conf/$name.conf"
+	[ -f "$conf" ] || die "no $conf"
+	mkdir -p "$dir/tls" "$dir/secrets" "$RUN/logs"
+	# Copies written in place (cat >), so that a rotation seen by a
+	# running container is a rewrite of the same inode (docs/operations.md).
+	put() { touch "$2"; chown "$3" "$2"; chmod "$4" "$2"; cat "$1" >"$2"; }
+	put "$RUN/pki/$name.pem" "$dir/tls/cert.pem" 0:0 0644
+	put "$RUN/pki/$name.key" "$dir/tls/key.pem" "$CRM_KEYS_UID:$CRM_KEYS_UID" 0400
+	put "$RUN/pki/ca.pem" "$dir/tls/ca.pem" 0:0 0644
+	chmod 0700 "$dir/secrets"
+	put "$RUN/secrets/service_token" "$dir/secrets/service_token" 0:0 0400
+	# The client API key: only crm-api checks it (least privilege).
+	if [ "$name" = crm-api ]; then
+		put "$RUN/secrets/api_key" "$dir/secrets/api_key" 0:0 0400
+	else
+		rm -f "$dir/secrets/api_key"
+	fi
+	if [ -n "$role" ]; then
+		put "$RUN/secrets/db_$role" "$dir/secrets/db_password" 0:0 0400
+	fi
+	# The config, listening on loopback only (host network).
+	sed -e "s|^\([[:space:]]*bind[[:space:]]\).*|\1127.0.0.1 $port|" \
+	    "$conf" >"$dir/$name.conf"
+	chmod 0644 "$dir/$name.conf"
+}
+
+running() {
+	[ "$(podman container inspect -f '{{.State.Running}}' "$cname" 2>/dev/null)" = true ]
+}
+
+healthy() {
+	curl -fsS --max-time 2 --cacert "$RUN/pki/ca.pem" \
+	    "https://127.0.0.1:$port/healthz" >/dev/null 2>&1
+}
+
+start() {
+	local e=/etc/crm args=() f old
+	if ! podman pull --quiet --tls-verify=false "$image" >/dev/null 2>&1; then
+		podman image exists "$image" ||
+		    die "cannot pull $image (registry.sh start; ./build.sh images)"
+		log "registry unreachable; using the local copy of $image"
+	fi
+	# Healthy and from the image the tag names now: nothing to do.
+	if running && healthy && [ "$(podman container inspect -f '{{.Image}}' "$cname")" = \
+	    "$(podman image inspect -f '{{.Id}}' "$image")" ]; then
+		return 0
+	fi
+	[ -s "$RUN/pki/$name.pem" ] || die "no $RUN/pki/$name.pem (pki.sh)"
+	layout
+	args+=(-v "$dir/$name.conf:$e/$name.conf:ro")
+	for f in cert key ca; do
+		args+=(-v "$dir/tls/$f.pem:$e/tls/$f.pem:ro")
+	done
+	args+=(-v "$dir/secrets:$e/secrets:ro")
+	service_env "$e" "$role"
+	for f in "${SERVICE_ENV[@]}"; do
+		args+=(--env "$f")
+	done
+	old=$(podman container inspect -f '{{.Image}}' "$cname" 2>/dev/null || true)
+	podman rm --force --ignore "$cname" >/dev/null
+	podman run --detach --name "$cname" --pull never \
+	    --label "io.crm-supply.run=$RUN" \
+	    --network host \
+	    --read-only --read-only-tmpfs=false \
+	    --cap-drop all --cap-add "${CTR_CAPS:-SETUID,SETGID,SYS_CHROOT,KILL}" \
+	    --security-opt no-new-privileges \
+	    --memory "${CTR_MEMORY:-256m}" --memory-swap "${CTR_MEMORY:-256m}" \
+	    --pids-limit "${CTR_PIDS:-64}" \
+	    --ulimit "nofile=${CTR_NOFILE:-8192}:${CTR_NOFILE:-8192}" \
+	    --ulimit "nproc=${CTR_NPROC:-512}:${CTR_NPROC:-512}" \
+	    --log-driver k8s-file --log-opt "path=$logfile" \
+	    "${args[@]}" "$image" >/dev/null
+	# The image it ran before, once no tag names it any more.
+	if [ -n "$old" ] && [ "$(podman image inspect -f '{{len .RepoTags}}' "$old" 2>/dev/null)" = 0 ]; then
+		podman rmi "$old" >/dev/null 2>&1 || true
+	fi
+	await_start "$name" "$logfile"
+}
+
+stop() {
+	podman container exists "$cname" || return 0
+	# SIGTERM to the master (PID 1), SIGKILL after 10 s.
+	podman stop --time 10 "$cname" >/dev/null 2>&1 || true
+	podman rm --force --ignore "$cname" >/dev/null
+}
+
+case "$cmd" in
+start)	start ;;
+stop)	stop ;;
+kill)	if running; then
+		podman kill --signal KILL "$cname" >/dev/null
+	fi ;;
+status)	running && healthy ;;
+*)	usage ;;
+esac
