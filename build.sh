@@ -147,17 +147,40 @@ svc() {
 smoke() {
 	# shellcheck disable=SC1091
 	. "$RUN/stack.env"
-	local pid="SMOKE-1" auth="Authorization: Bearer $SERVICE_TOKEN"
-	say "smoke: stock of $pid at inventory-service"
-	curl -fsS --cacert "$CA_CERT" -H "$auth" \
-	    -H 'Content-Type: application/json' -X PUT \
+	local pid="SMOKE-1" svc_auth="Authorization: Bearer $SERVICE_TOKEN"
+	local auth="Authorization: Bearer $API_KEY" json='Content-Type: application/json'
+	local cust order id status
+
+	say "smoke: 100 units of $pid at inventory-service"
+	curl -fsS --cacert "$CA_CERT" -H "$svc_auth" -H "$json" -X PUT \
 	    -d '{"quantity": 100}' "$INVENTORY_SERVICE_URL/inventory/$pid" >/dev/null
-	curl -fsS --cacert "$CA_CERT" -H "$auth" \
-	    "$INVENTORY_SERVICE_URL/inventory/$pid"
-	echo
+
+	say "smoke: a customer and one order through crm-api"
+	cust=$(curl -fsS --cacert "$CA_CERT" -H "$auth" -H "$json" \
+	    -d "{\"name\":\"Smoke Test\",\"email\":\"smoke+$(date +%s%N)@example.com\"}" \
+	    "$CRM_API_URL/customers" | jfield id)
+	order=$(curl -fsS --cacert "$CA_CERT" -H "$auth" -H "$json" \
+	    -H "Idempotency-Key: smoke-$cust" \
+	    -d "{\"customer_id\":\"$cust\",\"items\":[{\"product_id\":\"$pid\",\"quantity\":1}],\"shipping_address\":{\"line1\":\"1 Main St\",\"city\":\"Berlin\",\"postal_code\":\"10115\",\"country\":\"DE\"}}" \
+	    "$CRM_API_URL/orders")
+	id=$(printf '%s' "$order" | jfield id)
+	status=$(printf '%s' "$order" | jfield status)
+	# 202: still pending; the outbox finishes it, GET shows the outcome.
+	for _ in $(seq 1 50); do
+		[ "$status" != pending ] && break
+		sleep 0.2
+		order=$(curl -fsS --cacert "$CA_CERT" -H "$auth" "$CRM_API_URL/orders/$id")
+		status=$(printf '%s' "$order" | jfield status)
+	done
+	printf '%s\n' "$order"
+	say "smoke: order $id is $status"
+	[ "$status" = confirmed ] || { echo "build.sh: the smoke order was not confirmed" >&2; exit 1; }
 	say "stack is up; its settings are in $RUN/stack.env"
-	grep -E '_URL=|^CA_CERT=' "$RUN/stack.env" | grep -v DATABASE_URL
+	grep -E '_URL=|^CA_CERT=|^REGISTRY=' "$RUN/stack.env" | grep -v DATABASE_URL
 }
+
+# jfield KEY: the top-level string KEY of the JSON object on stdin.
+jfield() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
 case "${1:-all}" in
 all)		packages; build; up; smoke ;;

@@ -1,10 +1,12 @@
 # tests/tests.mk - `make test` runs everything: unit (Check, glibc with ASan
 # and UBSan), integration (real PostgreSQL, real TLS, static services),
-# images (tests/images: build, registry, containers). It
+# images (tests/images: build, registry, containers) and a smoke run of the
+# benchmark (tests/bench: `make bench` itself is not part of it). It
 # installs what it needs first, so it works on a fresh machine too.
 include tests/unit/unit.mk
 include tests/integration/integration.mk
 include tests/images/images.mk
+include tests/bench/bench.mk
 
 .PHONY: packages
 packages:
@@ -14,3 +16,4 @@ test: packages
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) images-test
+	$(MAKE) bench-smoke

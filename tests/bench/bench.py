@@ -1,0 +1,871 @@
+#!/usr/bin/python3
+"""bench.py smoke|full - the performance harness of issue 5 (`make bench`,
+`make bench-smoke`). Every figure is a ratio against a reference measured in
+the same run on the same machine (docs/performance.md):
+
+  https  nginx answering a fixed 120-byte JSON over TLS 1.3 (nginx.conf.in),
+         driven by the very same wrk script and settings as the case;
+  db     pgbench -M prepared running the SQL the service runs for the case
+         (pgbench/<script>), with as many clients as the service's pools.
+
+Steps: start what the cases need (stack(): native scripts or ./build.sh
+MODE=container), seed 100 000 products with one statement, measure start
+to /readyz and idle PSS, start nginx, then per round every case and its
+reference (wrk on keep-alive HTTPS connections to 127.0.0.1 only), PSS
+sampled under load; stop everything it started, print the table, write
+bench/results/latest.json (smoke: smoke.json).
+
+A case is one file cases/NN-name.json; a case whose services are not built
+or whose pgbench script does not exist yet is reported as pending.
+
+Environment (defaults in brackets):
+  BUILD [repo/build]  BIN_DIR [$BUILD/musl/bin]  BENCH_RUN [$BUILD/bench]
+  BENCH_STACK         native | container [native]
+  BENCH_CONTAINER_PREFIX   container names PREFIX-NAME [crm-bench]
+  BENCH_PORT_BASE     crm-api, order-, inventory-, logistics-service on
+                      BASE..BASE+3, nginx on BASE+4 [19443]
+  BENCH_NGINX_PORT    [BASE+4]      BENCH_PG_PORT [55632]
+  BENCH_DURATION      seconds per measured run [full 10, smoke 2]
+  BENCH_WARMUP        seconds of warm-up per case and reference [2, 0]
+  BENCH_RUNS          rounds; medians are reported [3, 1]
+  BENCH_CONNECTIONS   wrk connections of cases without their own [32, 4]
+  BENCH_THREADS       wrk threads / pgbench jobs [2]
+  BENCH_CASES         comma-separated file name parts to run only those
+  BENCH_RATE_LIMIT_RATE, BENCH_RATE_LIMIT_BURST   the services' rate limit
+                      for the run (RATE_LIMIT_RATE/BURST) [1000000 each]
+  BENCH_FRESH         1: a new PostgreSQL cluster [full 1, smoke 0]
+  BENCH_DEADLINE      seconds after which the whole run is aborted and
+                      cleaned up [full 1800, smoke 240]
+"""
+
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+STACK_DIR = os.path.join(REPO, "platform", "stack")
+PGBIN = "/usr/lib/postgresql/15/bin"
+SERVICES = ["crm-api", "order-service", "inventory-service",
+            "logistics-service"]
+PORT_VARS = ["CRM_API_PORT", "ORDER_SERVICE_PORT", "INVENTORY_SERVICE_PORT",
+             "LOGISTICS_SERVICE_PORT"]
+# The HTTPS reference's body: 120 bytes of JSON.
+REF_BODY = ('{"status":"ok","service":"bench-reference",'
+            '"note":"fixed body of the HTTPS reference","pad":"'
+            + "x" * 25 + '"}')
+assert len(REF_BODY) == 120
+# Seeded products: ids 100000..199999 (valid product ids, and the SQL of
+# the pgbench scripts binds them exactly as the service does).
+SEED_SQL = ("INSERT INTO inventory.products (product_id, quantity) "
+            "SELECT g::text, 1000000000 FROM generate_series(100000, 199999) g "
+            "ON CONFLICT (product_id) DO UPDATE SET quantity = excluded.quantity")
+TARGET_PSS_KB = 24 * 1024
+TARGET_READY_MS = 300
+
+
+class BenchError(Exception):
+    pass
+
+
+def log(msg):
+    print("bench: " + msg, file=sys.stderr, flush=True)
+
+
+def env_num(name, default, kind=int):
+    v = os.environ.get(name, "")
+    return kind(v) if v != "" else default
+
+
+class Settings:
+    def __init__(self, mode):
+        full = mode == "full"
+        self.mode = mode
+        self.build = os.environ.get("BUILD", os.path.join(REPO, "build"))
+        self.bin_dir = os.environ.get("BIN_DIR",
+                                      os.path.join(self.build, "musl", "bin"))
+        self.run = os.path.abspath(os.environ.get(
+            "BENCH_RUN", os.path.join(self.build, "bench")))
+        self.stack = os.environ.get("BENCH_STACK", "native")
+        self.prefix = os.environ.get("BENCH_CONTAINER_PREFIX", "crm-bench")
+        if self.stack not in ("native", "container"):
+            raise BenchError("BENCH_STACK must be native or container")
+        base = env_num("BENCH_PORT_BASE", 19443)
+        self.ports = {s: base + i for i, s in enumerate(SERVICES)}
+        self.nginx_port = env_num("BENCH_NGINX_PORT", base + 4)
+        self.pg_port = env_num("BENCH_PG_PORT", 55632)
+        self.duration = env_num("BENCH_DURATION", 10 if full else 2)
+        self.warmup = env_num("BENCH_WARMUP", 2 if full else 0)
+        self.runs = env_num("BENCH_RUNS", 3 if full else 1)
+        self.connections = env_num("BENCH_CONNECTIONS", 32 if full else 4)
+        self.threads = env_num("BENCH_THREADS", 2)
+        self.only = [c for c in os.environ.get("BENCH_CASES", "").split(",")
+                     if c]
+        self.rate = os.environ.get("BENCH_RATE_LIMIT_RATE", "1000000")
+        self.burst = os.environ.get("BENCH_RATE_LIMIT_BURST", "1000000")
+        self.fresh = env_num("BENCH_FRESH", 1 if full else 0) == 1
+        self.deadline = env_num("BENCH_DEADLINE", 1800 if full else 240)
+        # wrk's socket timeout: generous, a slow answer is a latency, not
+        # an error; under it a stuck request counts as an error.
+        self.wrk_timeout = "5s" if full else "10s"
+        self.results = os.path.join(REPO, "bench", "results",
+                                    "latest.json" if full else "smoke.json")
+
+    def stack_env(self, **extra):
+        """The environment of the platform/stack scripts and build.sh."""
+        env = dict(os.environ, RUN=self.run, BUILD=self.build,
+                   BIN_DIR=self.bin_dir, PG_PORT=str(self.pg_port),
+                   RATE_LIMIT_RATE=self.rate, RATE_LIMIT_BURST=self.burst)
+        for s, var in zip(SERVICES, PORT_VARS):
+            env[var] = str(self.ports[s])
+        env.update(extra)
+        return env
+
+
+S = None		# Settings of this run
+
+
+def sh(cmd, env=None, timeout=180, check=True):
+    p = subprocess.run(cmd, env=env or S.stack_env(), stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    if check and p.returncode != 0:
+        raise BenchError("%s failed (%d):\n%s" % (" ".join(cmd), p.returncode,
+                                                   p.stdout[-3000:]))
+    return p.stdout
+
+
+def script(name, *args, **kw):
+    return sh([os.path.join(STACK_DIR, name), S.run, *args], **kw)
+
+
+# --- what the bench runs on ------------------------------------------------
+
+def stack(action, names=()):
+    """The one place that starts and stops what the bench measures.
+    action: up (PostgreSQL, migrations, NAMES, stack.env), down (NAMES and
+    PostgreSQL), start / stop (NAMES). BENCH_STACK=native runs the static
+    executables with platform/stack/*.sh in BENCH_RUN; container goes
+    through ./build.sh with MODE=container (its up/down take every
+    service)."""
+    if S.stack == "container":
+        # Containers of their own name: a `make up` stack keeps running.
+        env = S.stack_env(MODE="container", CONTAINER_PREFIX=S.prefix)
+        if action in ("up", "down"):
+            sh([os.path.join(REPO, "build.sh"), action], env=env, timeout=900)
+        else:
+            for n in names:
+                sh([os.path.join(REPO, "build.sh"), "svc", action, n],
+                   env=env, timeout=300)
+        return
+    if action == "up":
+        script("pki.sh")
+        if S.fresh:
+            script("postgres.sh", "destroy", check=False)
+        script("postgres.sh", "start")
+        try:
+            script("migrate.sh")
+        except BenchError:
+            # A kept cluster whose applied migrations were edited since:
+            # start over from an empty one.
+            log("migrations do not apply to the kept cluster; recreating it")
+            script("postgres.sh", "destroy", check=False)
+            script("postgres.sh", "start")
+            script("migrate.sh")
+        for n in names:
+            script("service.sh", "start", n)
+        script("env.sh")
+    elif action == "down":
+        for n in reversed(list(names)):
+            script("service.sh", "stop", n, check=False)
+        script("postgres.sh", "stop", check=False)
+    else:
+        for n in names:
+            script("service.sh", action, n)
+
+
+def master_pid(name):
+    """The PID (on this host) of the service's master process, or None."""
+    if S.stack == "container":
+        p = subprocess.run(["podman", "inspect", "-f", "{{.State.Pid}}",
+                            S.prefix + "-" + name], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, text=True, timeout=30)
+        pid = p.stdout.strip()
+    else:
+        try:
+            with open(os.path.join(S.run, "svc", name + ".pid")) as f:
+                pid = f.read().strip()
+        except OSError:
+            return None
+    return int(pid) if pid.isdigit() and int(pid) > 0 else None
+
+
+def proc_stat(pid):
+    """(ppid, starttime in clock ticks since boot) of PID."""
+    with open("/proc/%d/stat" % pid) as f:
+        rest = f.read().rsplit(")", 1)[1].split()
+    return int(rest[1]), int(rest[19])
+
+
+def process_tree(root):
+    """ROOT and all its descendants (master, key manager, workers)."""
+    kids = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                kids.setdefault(proc_stat(int(d))[0], []).append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    out, todo = [], [root]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(kids.get(p, []))
+    return out
+
+
+def pss_kb(name):
+    """Sum of Pss over the service's processes (smaps_rollup), in KiB."""
+    pid = master_pid(name)
+    if pid is None:
+        return None
+    total = 0
+    for p in process_tree(pid):
+        try:
+            with open("/proc/%d/smaps_rollup" % p) as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            pass
+    return total
+
+
+# --- HTTPS helpers -------------------------------------------------------------
+
+def tls_context():
+    return ssl.create_default_context(cafile=os.path.join(S.run, "pki",
+                                                           "ca.pem"))
+
+
+def https(port, method, path, body=None, token=None, timeout=2.0, ctx=None):
+    conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout,
+                                       context=ctx or tls_context())
+    try:
+        h = {}
+        if token:
+            h["Authorization"] = "Bearer " + token
+        if body is not None:
+            body = json.dumps(body)
+            h["Content-Type"] = "application/json"
+        conn.request(method, path, body=body, headers=h)
+        r = conn.getresponse()
+        return r.status, r.read()
+    finally:
+        conn.close()
+
+
+def port_open(port):
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def measure_ready(name):
+    """Milliseconds from the start of the service's master process to its
+    first /readyz 200 (polled every 2 ms), and the wall time of the whole
+    start command. The service is stopped and started again for it."""
+    stack("stop", [name])
+    port = S.ports[name]
+    ctx = tls_context()
+    result = {}
+
+    def start():
+        t0 = time.monotonic()
+        try:
+            stack("start", [name])
+        except BenchError as e:
+            result["error"] = str(e)
+        result["command_ms"] = (time.monotonic() - t0) * 1000
+
+    t = threading.Thread(target=start)
+    t.start()
+    ready_at = None
+    end = time.monotonic() + 30
+    while time.monotonic() < end and "error" not in result:
+        try:
+            if https(port, "GET", "/readyz", timeout=0.5, ctx=ctx)[0] == 200:
+                ready_at = time.clock_gettime(time.CLOCK_BOOTTIME)
+                break
+        except (OSError, http.client.HTTPException):
+            pass
+        time.sleep(0.002)
+    t.join(60)
+    if ready_at is None:
+        raise BenchError("%s: no /readyz 200 within 30 s: %s"
+                         % (name, result.get("error", "")))
+    pid = master_pid(name)
+    started = proc_stat(pid)[1] / os.sysconf("SC_CLK_TCK")
+    return {"ready_ms": round((ready_at - started) * 1000, 1),
+            "start_command_ms": round(result.get("command_ms", 0), 1)}
+
+
+# --- the HTTPS reference: nginx ----------------------------------------------------
+
+class Nginx:
+    def __init__(self):
+        self.dir = os.path.join(S.run, "nginx")
+        self.proc = None
+
+    def start(self):
+        for d in ("tmp",):
+            os.makedirs(os.path.join(self.dir, d), exist_ok=True)
+        script("pki.sh", "bench-reference")
+        with open(os.path.join(HERE, "nginx.conf.in")) as f:
+            conf = f.read()
+        pki = os.path.join(S.run, "pki")
+        for k, v in (("@DIR@", self.dir), ("@PORT@", str(S.nginx_port)),
+                     ("@CERT@", os.path.join(pki, "bench-reference.pem")),
+                     ("@KEY@", os.path.join(pki, "bench-reference.key")),
+                     ("@BODY@", REF_BODY)):
+            conf = conf.replace(k, v)
+        path = os.path.join(self.dir, "nginx.conf")
+        with open(path, "w") as f:
+            f.write(conf)
+        errlog = os.path.join(self.dir, "error.log")
+        self.proc = subprocess.Popen(
+            ["nginx", "-p", self.dir, "-c", path, "-e", errlog],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT, start_new_session=True)
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise BenchError("nginx exited at start; see " + errlog)
+            try:
+                st, body = https(S.nginx_port, "GET", "/", timeout=1)
+                if st == 200 and body == REF_BODY.encode():
+                    return
+            except (OSError, http.client.HTTPException):
+                pass
+            time.sleep(0.05)
+        raise BenchError("nginx did not answer within 10 s; see " + errlog)
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()		# SIGTERM: fast shutdown
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+# --- load generators ---------------------------------------------------------------
+
+PLATFORM_ROUTES = ("/healthz", "/readyz", "/metrics")
+
+
+def metrics_non2xx(port, ok_status=None):
+    """Answers the service has counted so far (all workers:
+    http_requests_total in its /metrics) that are not a success: any
+    status but 2xx, and with OK_STATUS (a case's "ok_status", e.g. ["201"])
+    also a 2xx not in it on the case's routes (the platform's are left
+    out: the harness itself calls them). 499 (client closed) is not
+    counted: wrk closes its connections at the end of a run with up to one
+    request in flight on each."""
+    st, body = https(port, "GET", "/metrics", timeout=10)
+    if st != 200:
+        raise BenchError("GET /metrics on %d: %d" % (port, st))
+    n = 0
+    for m in re.finditer(r'^http_requests_total\{route="([^"]*)",'
+                         r'[^}]*status="(\d+)"[^}]*\}\s+(\d+)',
+                         body.decode(), re.M):
+        route, status, count = m.group(1), m.group(2), int(m.group(3))
+        if status == "499":
+            continue
+        if not status.startswith("2"):
+            n += count
+        elif ok_status and status not in ok_status and \
+                route not in PLATFORM_ROUTES:
+            n += count
+    return n
+
+
+def wrk(port, path, lua, conns, duration, token, extra_env=None,
+        sample=None, service=False, ok_status=None):
+    """One wrk run; returns its figures. sample: service names whose PSS
+    is read near the end of the run (under load). service: PORT is one of
+    ours, whose /metrics also counts non-2xx answers (wrk itself only
+    counts status >= 400); ok_status: see metrics_non2xx()."""
+    cmd = ["wrk", "-t", str(max(1, min(S.threads, conns))), "-c", str(conns),
+           "-d", "%ds" % duration, "--timeout", S.wrk_timeout,
+           "-s", os.path.join(HERE, "wrk", lua),
+           "https://127.0.0.1:%d%s" % (port, path)]
+    env = dict(os.environ, BENCH_WRK_DIR=os.path.join(HERE, "wrk"),
+               BENCH_TOKEN=token or "", **(extra_env or {}))
+    before = metrics_non2xx(port, ok_status) if service else 0
+    pss = {}
+    timer = None
+    if sample:
+        def take():
+            for n in sample:
+                pss[n] = pss_kb(n)
+        timer = threading.Timer(duration * 0.85, take)
+        timer.start()
+    try:
+        # (run() kills wrk on any exception, the deadline's too.)
+        p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True,
+                           timeout=duration + 60)
+    except subprocess.TimeoutExpired:
+        raise BenchError("wrk did not finish: " + " ".join(cmd))
+    finally:
+        if timer:
+            timer.cancel()
+            timer.join()
+    m = re.search(r"^BENCH_JSON (.*)$", p.stdout, re.M)
+    if p.returncode != 0 or not m:
+        raise BenchError("wrk failed (%d): %s %s" % (
+            p.returncode, p.stdout[-800:], p.stderr[-800:]))
+    w = json.loads(m.group(1))
+    # The scrape after the run is not itself counted yet (it is in flight).
+    non2xx = max(w["status"], metrics_non2xx(port, ok_status) - before) \
+        if service \
+        else w["status"]
+    secs = w["duration_us"] / 1e6
+    return {
+        "rps": round(w["requests"] / secs, 1) if secs > 0 else 0.0,
+        "requests": w["requests"],
+        "p50_ms": round(w["p50_us"] / 1000, 3),
+        "p99_ms": round(w["p99_us"] / 1000, 3),
+        "p999_ms": round(w["p999_us"] / 1000, 3),
+        "max_ms": round(w["max_us"] / 1000, 3),
+        "non2xx": non2xx,
+        "socket_errors": w["connect"] + w["read"] + w["write"] + w["timeout"],
+        "errors": non2xx + w["connect"] + w["read"] + w["write"]
+        + w["timeout"],
+        "pss_kb": pss,
+    }
+
+
+def db_role(role):
+    """(user, password) pgbench connects with."""
+    if role == "admin":
+        return "crm_admin", secret("db_admin")
+    return role, secret("db_" + role)
+
+
+def secret(name):
+    with open(os.path.join(S.run, "secrets", name)) as f:
+        return f.read().strip()
+
+
+def pgbench(sql, clients, duration, role, protocol="prepared"):
+    user, password = db_role(role)
+    # The password by environment: never on a command line.
+    env = dict(os.environ, PGHOST="127.0.0.1", PGPORT=str(S.pg_port),
+               PGDATABASE="crm_supply_db", PGUSER=user, PGPASSWORD=password,
+               PGSSLMODE="verify-full",
+               PGSSLROOTCERT=os.path.join(S.run, "pki", "ca.pem"),
+               PGCONNECT_TIMEOUT="10")
+    cmd = [os.path.join(PGBIN, "pgbench"), "-n", "-M", protocol,
+           "-c", str(clients), "-j", str(max(1, min(S.threads, clients))),
+           "-T", str(duration), "-f", os.path.join(HERE, "pgbench", sql)]
+    p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True,
+                       timeout=duration + 60)
+    tps = re.search(r"^tps = ([0-9.]+)", p.stdout, re.M)
+    failed = re.search(r"^number of failed transactions: (\d+)", p.stdout,
+                       re.M)
+    lat = re.search(r"^latency average = ([0-9.]+) ms", p.stdout, re.M)
+    if p.returncode != 0 or not tps:
+        raise BenchError("pgbench %s failed (%d):\n%s"
+                         % (sql, p.returncode, p.stdout[-2000:]))
+    return {"rps": round(float(tps.group(1)), 1),
+            "errors": int(failed.group(1)) if failed else 0,
+            "latency_avg_ms": float(lat.group(1)) if lat else None}
+
+
+def conf_value(conf, key, default):
+    m = re.search(r"^\s*%s\s+(\d+)" % key, conf, re.M)
+    return int(m.group(1)) if m else default
+
+
+def pool_size(names):
+    """Database connections the services hold at most: pgsql_conn_max x
+    workers of each (conf/<name>.conf; Kore's defaults when unset)."""
+    total = 0
+    for n in names:
+        try:
+            with open(os.path.join(REPO, "conf", n + ".conf")) as f:
+                conf = f.read()
+        except OSError:		# a service not written yet: its case is pending
+            continue
+        total += (conf_value(conf, "pgsql_conn_max", 2)
+                  * conf_value(conf, "workers", os.cpu_count() or 1))
+    return total
+
+
+# --- cases -------------------------------------------------------------------------
+
+def load_cases():
+    cases = []
+    d = os.path.join(HERE, "cases")
+    for f in sorted(os.listdir(d)):
+        if not f.endswith(".json"):
+            continue
+        if S.only and not any(o in f for o in S.only):
+            continue
+        with open(os.path.join(d, f)) as fh:
+            c = json.load(fh)
+        c["file"] = f
+        c.setdefault("needs", [c["service"]])
+        c.setdefault("target", {})
+        if S.mode == "smoke" and c.get("smoke", True) is False:
+            continue
+        c["conns"] = c.get("connections", S.connections)
+        if S.mode == "smoke":
+            c["conns"] = min(c["conns"], S.connections)
+        c["pending"] = pending_reason(c)
+        cases.append(c)
+    return cases
+
+
+def pending_reason(c):
+    missing = [n for n in c["needs"]
+               if not os.path.exists(os.path.join(S.bin_dir, n))]
+    if missing:
+        return "not built yet: " + ", ".join(missing)
+    ref = c["reference"]
+    if ref["kind"] == "db" and not os.path.exists(
+            os.path.join(HERE, "pgbench", ref["script"])):
+        return "no reference script tests/bench/pgbench/" + ref["script"]
+    return None
+
+
+def case_setup(c):
+    """Extra environment of a case's wrk script."""
+    if c.get("setup") == "customer":
+        st, body = https(S.ports["crm-api"], "POST", "/customers",
+                         {"name": "Bench Customer",
+                          "email": "bench-%d@example.com" % time.time_ns()},
+                         token=secret("api_key"), timeout=10)
+        if st != 201:
+            raise BenchError("POST /customers: %d %s" % (st, body[:200]))
+        return {"BENCH_CUSTOMER_ID": json.loads(body)["id"]}
+    return {}
+
+
+def token_of(c):
+    return secret(c.get("token", "service_token"))
+
+
+def run_case(c, duration, sample=True):
+    return wrk(S.ports[c["service"]], c["path"], c["wrk"], c["conns"],
+               duration, token_of(c), c["env"],
+               sample=c["needs"] if sample else None, service=True,
+               ok_status=c.get("ok_status"))
+
+
+def run_reference(c, duration, protocol="prepared"):
+    ref = c["reference"]
+    if ref["kind"] == "https":
+        return wrk(S.nginx_port, c["path"], c["wrk"], c["conns"], duration,
+                   token_of(c), c["env"])
+    return pgbench(ref["script"], pool_size(ref["pool_of"]), duration,
+                   ref["role"], protocol)
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return round(statistics.median(xs), 3) if xs else None
+
+
+def summarize(c):
+    runs, refs = c["runs"], c["refs"]
+    ratios = [r["rps"] / f["rps"] for r, f in zip(runs, refs) if f["rps"]]
+    res = {
+        "rps": median([r["rps"] for r in runs]),
+        "p50_ms": median([r["p50_ms"] for r in runs]),
+        "p99_ms": median([r["p99_ms"] for r in runs]),
+        "p999_ms": median([r["p999_ms"] for r in runs]),
+        "errors": sum(r["errors"] for r in runs),
+        "non2xx": sum(r["non2xx"] for r in runs),
+        "socket_errors": sum(r["socket_errors"] for r in runs),
+        "reference_rps": median([f["rps"] for f in refs]),
+        "reference_errors": sum(f["errors"] for f in refs),
+        # Per round (case and reference back to back), then the median.
+        "ratio": median(ratios),
+    }
+    t = c["target"]
+    misses = []
+    if "ratio" in t and (res["ratio"] is None or res["ratio"] < t["ratio"]):
+        misses.append("ratio %.2f < %.2f" % (res["ratio"] or 0, t["ratio"]))
+    if "p99_ms" in t and res["p99_ms"] > t["p99_ms"]:
+        misses.append("p99 %.1f ms > %d ms" % (res["p99_ms"], t["p99_ms"]))
+    if res["errors"] or res["reference_errors"]:
+        verdict = "FAIL"
+    elif S.mode == "smoke":
+        verdict = "ok"
+    else:
+        verdict = "MISS" if misses else "PASS"
+    res["target_misses"] = misses
+    res["verdict"] = verdict
+    return res
+
+
+# --- the run -----------------------------------------------------------------------
+
+def check_tools():
+    missing = [t for t in ("wrk", "nginx") if not shutil_which(t)]
+    if not os.access(os.path.join(PGBIN, "pgbench"), os.X_OK):
+        missing.append("pgbench")
+    if missing:
+        raise BenchError("missing %s (./build.sh packages installs them)"
+                         % ", ".join(missing))
+    if os.geteuid() != 0:
+        raise BenchError("must run as root (the stack scripts need it)")
+
+
+def shutil_which(t):
+    import shutil
+    return shutil.which(t)
+
+
+def seed():
+    env = dict(os.environ, PGHOST="127.0.0.1", PGPORT=str(S.pg_port),
+               PGDATABASE="crm_supply_db", PGUSER="crm_admin",
+               PGPASSWORD=secret("db_admin"), PGSSLMODE="verify-full",
+               PGSSLROOTCERT=os.path.join(S.run, "pki", "ca.pem"))
+    sh([os.path.join(PGBIN, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+        "-c", SEED_SQL, "-c", "VACUUM ANALYZE inventory.products"], env=env,
+       timeout=120)
+
+
+def binary_sizes():
+    out = {}
+    for n in SERVICES:
+        p = os.path.join(S.bin_dir, n)
+        out[n] = os.path.getsize(p) if os.path.exists(p) else None
+    return out
+
+
+def main(mode):
+    global S
+    S = Settings(mode)
+    check_tools()
+    t_start = time.monotonic()
+    cases = load_cases()
+    active = [c for c in cases if not c["pending"]]
+    # The full run starts every built service (its start time and PSS are
+    # measured even without a case); the smoke run only what its cases need.
+    needed = [n for n in SERVICES if any(n in c["needs"] for c in active)
+              or (mode == "full"
+                  and os.path.exists(os.path.join(S.bin_dir, n)))]
+    busy = [p for p in [S.nginx_port, S.pg_port]
+            + [S.ports[n] for n in needed] if port_open(p)]
+    if busy:
+        raise BenchError("ports in use: %s (another bench? set "
+                         "BENCH_PORT_BASE / BENCH_PG_PORT)" % busy)
+    report = {
+        "mode": mode, "stack": S.stack,
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cpus": os.cpu_count(), "loadavg_at_start":
+                    list(os.getloadavg())},
+        "settings": {"duration_s": S.duration, "warmup_s": S.warmup,
+                     "runs": S.runs, "threads": S.threads,
+                     "rate_limit_rate": S.rate, "rate_limit_burst": S.burst},
+        "cases": [], "services": {}, "gaps": {},
+    }
+    nginx = Nginx()
+    os.makedirs(S.run, exist_ok=True)
+    try:
+        log("starting PostgreSQL and %s in %s (%s)"
+            % (", ".join(needed) or "no service", S.run, S.stack))
+        stack("up", needed)
+        seed()
+        for n in needed:
+            r = measure_ready(n)
+            time.sleep(0.3)
+            r["pss_idle_kb"] = pss_kb(n)
+            report["services"][n] = r
+        if any(c["reference"]["kind"] == "https" for c in active):
+            nginx.start()
+        for c in active:
+            c["env"] = case_setup(c)
+            c["runs"], c["refs"] = [], []
+        if S.warmup:
+            log("warming up")
+            for c in active:
+                run_case(c, S.warmup, sample=False)
+                run_reference(c, S.warmup)
+        for rnd in range(S.runs):
+            for c in active:
+                log("round %d/%d: %s" % (rnd + 1, S.runs, c["name"]))
+                c["runs"].append(run_case(c, S.duration))
+                c["refs"].append(run_reference(c, S.duration))
+                if rnd == 0 and c["reference"]["kind"] == "db":
+                    # Known gap: Kore 4.1 sends unnamed statements; the
+                    # same SQL unprepared shows what planning every one
+                    # costs (docs/performance.md).
+                    u = run_reference(c, S.duration, "extended")
+                    report["gaps"][c["name"]] = {
+                        "db_prepared_rps": c["refs"][0]["rps"],
+                        "db_unnamed_rps": u["rps"],
+                        "prepared_over_unnamed": round(
+                            c["refs"][0]["rps"] / u["rps"], 2)
+                        if u["rps"] else None}
+    finally:
+        signal.alarm(0)		# the clean-up runs to its end
+        nginx.stop()
+        try:
+            stack("down", needed)
+        except Exception as e:	# still report what was measured
+            log("stopping the stack: %s" % e)
+
+    for c in cases:
+        row = {"name": c["name"], "file": c["file"], "about": c.get("about"),
+               "service": c["service"], "connections": c["conns"],
+               "reference": reference_label(c), "target": c["target"]}
+        if c["pending"]:
+            row.update(verdict="pending", pending=c["pending"])
+        else:
+            row.update(summarize(c))
+            row["runs"], row["reference_runs"] = c["runs"], c["refs"]
+            for r in c["runs"]:
+                for n, kb in r["pss_kb"].items():
+                    s = report["services"].setdefault(n, {})
+                    if kb is not None:
+                        s["pss_load_kb"] = max(s.get("pss_load_kb", 0), kb)
+        report["cases"].append(row)
+    sizes = binary_sizes()
+    for n in SERVICES:
+        s = report["services"].setdefault(n, {})
+        s["binary_bytes"] = sizes[n]
+        s["image_bytes"] = None		# pending: images (another issue)
+        if sizes[n] is None:
+            s["note"] = "not built"
+        elif n not in needed:
+            s["note"] = "not started (smoke: no runnable case needs it)"
+    report["elapsed_s"] = round(time.monotonic() - t_start, 1)
+    failed = print_report(report)
+    os.makedirs(os.path.dirname(S.results), exist_ok=True)
+    with open(S.results, "w") as f:
+        json.dump(report, f, indent=1)
+    log("results in %s (%.0f s)" % (os.path.relpath(S.results, REPO),
+                                     report["elapsed_s"]))
+    return 1 if failed else 0
+
+
+def reference_label(c):
+    ref = c["reference"]
+    if ref["kind"] == "https":
+        return "https (nginx)"
+    return "db %s x%d" % (ref["script"], pool_size(ref["pool_of"]))
+
+
+def fmt(v, spec):
+    return "-" if v is None else format(v, spec)
+
+
+def print_report(r):
+    """Prints the tables; returns True when the run failed."""
+    failed = False
+    print()
+    print("bench %s, %s stack, %d s x %d run(s), load average at start %.2f"
+          % (r["mode"], r["stack"], S.duration, S.runs,
+             r["machine"]["loadavg_at_start"][0]))
+    hdr = ("%-22s %5s %9s %8s %8s %8s %6s  %-28s %9s %6s %7s  %s"
+           % ("case", "conns", "req/s", "p50 ms", "p99 ms", "p99.9", "errors",
+              "reference", "ref/s", "ratio", "target", "verdict"))
+    print(hdr)
+    print("-" * len(hdr))
+    for c in r["cases"]:
+        tgt = ">=%.2f" % c["target"]["ratio"] if "ratio" in c["target"] \
+            else "-"
+        if c["verdict"] == "pending":
+            print("%-22s %5d %9s %8s %8s %8s %6s  %-28s %9s %6s %7s  "
+                  "pending: %s" % (c["name"], c["connections"], "-", "-", "-",
+                                   "-", "-", c["reference"], "-", "-", tgt,
+                                   c["pending"]))
+            continue
+        v = c["verdict"]
+        if c["target_misses"] and r["mode"] == "smoke":
+            v += " (below target)"
+        elif c["target_misses"]:
+            v += ": " + "; ".join(c["target_misses"])
+        if c["verdict"] in ("FAIL", "MISS"):
+            failed = True
+        if c["errors"]:
+            v += " (%d non-2xx, %d socket errors)" % (c["non2xx"],
+                                                      c["socket_errors"])
+        if c["reference_errors"]:
+            v += " (reference: %d errors)" % c["reference_errors"]
+        print("%-22s %5d %9s %8s %8s %8s %6d  %-28s %9s %6s %7s  %s"
+              % (c["name"], c["connections"], fmt(c["rps"], ".0f"),
+                 fmt(c["p50_ms"], ".2f"), fmt(c["p99_ms"], ".2f"),
+                 fmt(c["p999_ms"], ".2f"), c["errors"], c["reference"],
+                 fmt(c["reference_rps"], ".0f"), fmt(c["ratio"], ".2f"), tgt,
+                 v))
+    print()
+    hdr = ("%-18s %11s %7s %16s %13s %20s"
+           % ("service", "binary MiB", "image", "ready ms (<=300)",
+              "PSS idle MiB", "PSS load MiB (<=24)"))
+    print(hdr)
+    print("-" * len(hdr))
+    for n in SERVICES:
+        s = r["services"][n]
+        ready, load = s.get("ready_ms"), s.get("pss_load_kb")
+        notes = []
+        if ready is not None and ready > TARGET_READY_MS:
+            notes.append("slow start")
+        if load is not None and load > TARGET_PSS_KB:
+            notes.append("PSS over target")
+        if notes and r["mode"] == "full":
+            failed = True
+        mib = (lambda kb: None if kb is None else kb / 1024)
+        print("%-18s %11s %7s %16s %13s %20s  %s"
+              % (n, fmt(None if s["binary_bytes"] is None
+                        else s["binary_bytes"] / 1048576, ".2f"),
+                 "pending", fmt(ready, ".0f"), fmt(mib(s.get("pss_idle_kb")),
+                                                  ".1f"),
+                 fmt(mib(load), ".1f"), ", ".join(notes) or s.get("note", "")))
+    if r["gaps"]:
+        print()
+        print("known gap: Kore 4.1 sends unnamed statements (planned on every "
+              "execution)")
+        for name, g in r["gaps"].items():
+            print("  %-22s pgbench prepared %8.0f/s, unnamed %8.0f/s: x%s"
+                  % (name, g["db_prepared_rps"], g["db_unnamed_rps"],
+                     g["prepared_over_unnamed"]))
+    print()
+    return failed
+
+
+def on_signal(signum, frame):
+    raise BenchError("aborted by signal %d" % signum)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in ("smoke", "full"):
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGALRM, on_signal)
+    mode = sys.argv[1]
+    signal.alarm(env_num("BENCH_DEADLINE", 1800 if mode == "full" else 240))
+    try:
+        sys.exit(main(mode))
+    except BenchError as e:
+        log("FAILED: %s" % e)
+        sys.exit(1)
