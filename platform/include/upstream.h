@@ -19,8 +19,8 @@
  *	- is retried, within max_attempts and the budget, with exponential
  *	  backoff and full jitter (delay = random [0, min(cap, base * 2^n)]):
  *	    always		when the connection could not be made (nothing
- *				was sent) or the answer is 429 (the peer
- *				rejected it unprocessed; after its
+ *				was sent) or the answer is 429 or 408 (the
+ *				peer rejected it unprocessed; after its
  *				Retry-After when that fits the budget);
  *	    UPSTREAM_RETRYABLE	also on a timeout, a broken connection and
  *				502/503/504 (after Retry-After when given).

@@ -35,6 +35,9 @@
 #include "svc_log.h"
 #include "upstream.h"
 
+/* Seconds a kept-alive connection may idle and still be reused. */
+#define UPSTREAM_CONN_MAXAGE_S	5L
+
 #define CALL_INIT		0
 #define CALL_RUNNING		1
 #define CALL_BACKOFF		2
@@ -566,6 +569,12 @@ attempt_begin(struct upstream_call *c)
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+	/*
+	 * Reuse a kept-alive connection only while it is well inside the
+	 * peers' idle timeouts (http_keepalive_time 20 s, header timeout
+	 * 10 s): never one the peer is about to close.
+	 */
+	curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, UPSTREAM_CONN_MAXAGE_S);
 	if (share != NULL)
 		curl_easy_setopt(e, CURLOPT_SHARE, share);
 
@@ -610,8 +619,11 @@ attempt_end(struct upstream_call *c)
 		if (kore_curl_http_get_header(&c->curl, "retry-after", &ra))
 			c->retry_after = upstream_parse_retry_after(ra);
 
-		/* 429: rejected before any processing, always safe again. */
-		if (c->status == 429)
+		/*
+		 * 429 and 408: rejected before any processing (408: the peer
+		 * closed an idle connection we reused), always safe again.
+		 */
+		if (c->status == 429 || c->status == 408)
 			retry = transient = 1;
 		else if (c->status == 502 || c->status == 503 ||
 		    c->status == 504) {
