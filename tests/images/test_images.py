@@ -2,7 +2,9 @@
 digest, SBOM, push/pull through the local registry, and the stack's
 container runner (platform/stack/container.sh): readiness, a PUT + GET on
 inventory-service, SIGKILL of the master and recovery, the sandbox of the
-worker processes, and a TLS key rotation by SIGUSR1.
+worker processes, a TLS key rotation by SIGUSR1; and the whole stack from
+the registry's images: all four ready, an order confirmed end to end, and
+each service killed (SIGKILL of PID 1) and started again recovering it.
 
 Everything runs on ports and under names of its own (IMAGES_TEST_*), so a
 running `./build.sh` stack (registry 5000, services 8443-8446, PostgreSQL
@@ -484,3 +486,88 @@ def test_tls_key_rotation_by_sigusr1(inventory, tmp_path):
     ctr("stop")
     ctr("start")
     assert inventory.peer_cert() == before
+
+
+# --- the whole stack from the registry's images ---------------------------
+
+STACK_PORTS = {"CRM_API_PORT": "19543", "ORDER_SERVICE_PORT": "19544",
+               "INVENTORY_SERVICE_PORT": "19545",
+               "LOGISTICS_SERVICE_PORT": "19546"}
+STACK_ENV = dict(ENV, **STACK_PORTS, CONTAINER_PREFIX=PREFIX + "-all")
+PORT_OF = {"crm-api": "CRM_API_PORT", "order-service": "ORDER_SERVICE_PORT",
+           "inventory-service": "INVENTORY_SERVICE_PORT",
+           "logistics-service": "LOGISTICS_SERVICE_PORT"}
+
+
+def stack_ctr(cmd, name, check=True):
+    return run(os.path.join(STACK, "container.sh"), RUN, cmd, name,
+               check=check, env=STACK_ENV)
+
+
+class StackClient(Client):
+    """A client of one service of the container stack, with its token."""
+
+    def __init__(self, name):
+        super().__init__(STACK_PORTS[PORT_OF[name]])
+        if name == "crm-api":
+            with open(os.path.join(RUN, "secrets", "api_key")) as f:
+                self.token = f.read().strip()
+
+
+@pytest.fixture(scope="module")
+def container_stack(registry, postgres):
+    names = ["inventory-service", "logistics-service", "order-service",
+             "crm-api"]
+    if sorted(names) != sorted(SERVICES):
+        pytest.skip("the whole stack needs all four services")
+    for n in names:
+        stack_ctr("start", n)
+    yield {n: StackClient(n) for n in names}
+    for n in reversed(names):
+        stack_ctr("stop", n, check=False)
+
+
+def place_order(clients, qty=1):
+    """Stock, a customer and one order through crm-api; its final status."""
+    inv, crm = clients["inventory-service"], clients["crm-api"]
+    pid = "IMG-FLOW-%d" % int(time.time() * 1000)
+    st, _ = inv.call("PUT", "/inventory/" + pid, {"quantity": 10})
+    assert st == 201
+    st, cust = crm.call("POST", "/customers", {
+        "name": "Image Test",
+        "email": "img-%s@example.com" % pid.lower()})
+    assert st == 201, cust
+    st, order = crm.call("POST", "/orders", {
+        "customer_id": cust["id"],
+        "items": [{"product_id": pid, "quantity": qty}],
+        "shipping_address": {"line1": "1 Main St", "city": "Berlin",
+                             "postal_code": "10115", "country": "DE"}})
+    assert st in (201, 202), order
+    final = wait_for(lambda: crm.call("GET", "/orders/" + order["id"])[1]
+                     if crm.call("GET", "/orders/" + order["id"])[1]
+                     ["status"] != "pending" else None, timeout=30)
+    st, left = inv.call("GET", "/inventory/" + pid)
+    return final, left
+
+
+def test_whole_stack_ready_and_an_order_goes_through(container_stack):
+    for name, client in container_stack.items():
+        assert wait_for(lambda: client.call("GET", "/readyz")[0] == 200), \
+            name
+    order, left = place_order(container_stack, qty=2)
+    assert order["status"] == "confirmed", order
+    assert order["shipment"]["id"]
+    assert left["quantity"] == 8
+
+
+@pytest.mark.parametrize("name", ["inventory-service", "logistics-service",
+                                  "order-service", "crm-api"])
+def test_each_service_killed_and_started_recovers(container_stack, name):
+    stack_ctr("kill", name)
+    assert stack_ctr("status", name, check=False).returncode != 0
+    stack_ctr("start", name)
+    for n, client in container_stack.items():
+        assert wait_for(lambda: client.call("GET", "/readyz")[0] == 200,
+                        timeout=20), n
+    order, _ = place_order(container_stack)
+    assert order["status"] == "confirmed", (name, order)
