@@ -27,6 +27,7 @@
 #include "crm.h"
 #include "db.h"
 #include "fmt.h"
+#include "items.h"
 #include "handlers.h"
 #include "json.h"
 #include "queries.h"
@@ -36,7 +37,6 @@
 #include "upstream.h"
 
 #define ITEMS_MAX		100
-#define PRODUCT_MAX		64
 #define QTY_MAX			1000
 #define KEY_MAX			128
 #define HOLD_MARGIN_MS		1000	/* outbox waits deadline + this */
@@ -61,8 +61,7 @@ struct ord_state {
 	char			hold[16];
 	char			ttl[16];
 	char			*body;
-	char			*products;
-	char			*quantities;
+	struct items		items;
 	char			*line1;
 	char			*city;
 	char			*postal_code;
@@ -93,10 +92,7 @@ static const struct svc_route r_order = {
 };
 
 static const struct json_field item_fields[] = {
-	{ "product_id", JSON_STRING, JSON_REQUIRED, 2, PRODUCT_MAX,
-	    fmt_product_id, "must match ^[A-Z0-9][A-Z0-9-]{1,63}$", NULL },
-	{ "quantity", JSON_INTEGER, JSON_REQUIRED, 1, QTY_MAX,
-	    NULL, NULL, NULL },
+	ITEM_FIELDS(QTY_MAX),
 };
 static const struct json_schema item_schema = JSON_SCHEMA(item_fields);
 
@@ -438,13 +434,8 @@ order_prepare(struct http_request *req, struct ord_state *st)
 {
 	struct svc_error	err;
 	struct json_value	*body;
-	const struct json_value	*items, *item, *addr;
-	struct kore_buf		pa, qa;
-	const char		*key, *pid;
-	char			seen[ITEMS_MAX][PRODUCT_MAX + 1];
-	char			field[48];
-	int64_t			qty;
-	size_t			i, j, n;
+	const struct json_value	*addr;
+	const char		*key;
 
 	svc_error_init(&err);
 	if (http_request_header(req, "idempotency-key", &key)) {
@@ -463,38 +454,9 @@ order_prepare(struct http_request *req, struct ord_state *st)
 	if ((body = svc_body_json(req, &order_schema)) == NULL)
 		return (0);
 
-	items = json_get_array(body, "items");
 	addr = json_get_object(body, "shipping_address");
 
-	kore_buf_init(&pa, 256);
-	kore_buf_init(&qa, 128);
-	kore_buf_append(&pa, "{", 1);
-	kore_buf_append(&qa, "{", 1);
-	n = json_array_len(items);
-	for (i = 0; i < n; i++) {
-		item = json_array_at(items, i);
-		pid = json_get_string(item, "product_id");
-		(void)json_get_int(item, "quantity", &qty);
-		(void)kore_strlcpy(seen[i], pid, sizeof(seen[i]));
-		for (j = 0; j < i; j++) {
-			if (strcmp(seen[j], pid))
-				continue;
-			(void)snprintf(field, sizeof(field),
-			    "items[%zu].product_id", i);
-			svc_error_detail(&err, field,
-			    "product %s is listed twice (items[%zu])", pid, j);
-		}
-		/* Product ids are [A-Z0-9-]: safe in an array literal. */
-		kore_buf_appendf(&pa, "%s%s", i > 0 ? "," : "", pid);
-		kore_buf_appendf(&qa, "%s%lld", i > 0 ? "," : "",
-		    (long long)qty);
-	}
-	kore_buf_append(&pa, "}", 2);		/* with the NUL */
-	kore_buf_append(&qa, "}", 2);
-	st->products = (char *)kore_buf_release(&pa, &i);
-	st->quantities = (char *)kore_buf_release(&qa, &i);
-
-	if (err.ndetails > 0) {
+	if (!items_parse(json_get_array(body, "items"), &st->items, &err)) {
 		json_free(body);
 		svc_error_set(&err, SVC_VALIDATION_FAILED,
 		    "each product may appear once");
@@ -523,8 +485,8 @@ order_prepare(struct http_request *req, struct ord_state *st)
 	st->params[0] = st->has_key ? st->key : NULL;
 	st->params[1] = st->body;
 	st->params[2] = st->id;
-	st->params[3] = st->products;
-	st->params[4] = st->quantities;
+	st->params[3] = st->items.products;
+	st->params[4] = st->items.quantities;
 	st->params[5] = st->line1;
 	st->params[6] = st->city;
 	st->params[7] = st->postal_code;
@@ -569,8 +531,7 @@ ord_cleanup(void *arg)
 	db_done(&st->call);
 	db_done(&st->call2);
 	kore_free(st->body);
-	kore_free(st->products);
-	kore_free(st->quantities);
+	items_free(&st->items);
 	kore_free(st->line1);
 	kore_free(st->city);
 	kore_free(st->postal_code);

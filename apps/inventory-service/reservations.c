@@ -17,6 +17,7 @@
 #include "db.h"
 #include "fmt.h"
 #include "handlers.h"
+#include "items.h"
 #include "json.h"
 #include "path.h"
 #include "queries.h"
@@ -24,18 +25,14 @@
 #include "svc_error.h"
 
 #define ITEMS_MAX		100
-#define PRODUCT_MAX		64
 #define QTY_MAX			1000000
 
 struct res_state {
 	struct db_call		call;
 	int			commit;
 	char			id[FMT_UUID_LEN + 1];
-	/* The request's product ids in order, to name items[i] in errors. */
-	size_t			nitems;
-	char			products[ITEMS_MAX][PRODUCT_MAX + 1];
-	char			*product_array;
-	char			*qty_array;
+	/* The request's lines, also to name items[i] in errors. */
+	struct items		items;
 	const char		*params[3];
 };
 
@@ -49,7 +46,6 @@ static void	res_render(struct http_request *, const struct res_state *,
 		    int);
 static void	res_shortfalls(struct http_request *, struct res_state *,
 		    enum svc_code);
-static ssize_t	res_item_index(const struct res_state *, const char *);
 static void	res_cleanup(void *);
 
 static const struct svc_route r_reserve = {
@@ -63,10 +59,7 @@ static const struct svc_route r_release = {
 };
 
 static const struct json_field item_fields[] = {
-	{ "product_id", JSON_STRING, JSON_REQUIRED, 2, PRODUCT_MAX,
-	    fmt_product_id, "must match ^[A-Z0-9][A-Z0-9-]{1,63}$", NULL },
-	{ "quantity", JSON_INTEGER, JSON_REQUIRED, 1, QTY_MAX,
-	    NULL, NULL, NULL },
+	ITEM_FIELDS(QTY_MAX),
 };
 static const struct json_schema item_schema = JSON_SCHEMA(item_fields);
 
@@ -180,67 +173,27 @@ reserve_prepare(struct http_request *req, void *arg)
 	struct res_state	*st = arg;
 	struct svc_error	err;
 	struct json_value	*body;
-	const struct json_value	*items, *item;
-	struct kore_buf		pa, qa;
-	const char		*id, *pid;
-	int64_t			qty;
-	size_t			i, j;
+	int			ok;
 
 	if ((body = svc_body_json(req, &reserve_schema)) == NULL)
 		return (0);
 
-	id = json_get_string(body, "reservation_id");
-	items = json_get_array(body, "items");
-	(void)kore_strlcpy(st->id, id, sizeof(st->id));
-
+	(void)kore_strlcpy(st->id, json_get_string(body, "reservation_id"),
+	    sizeof(st->id));
 	svc_error_init(&err);
-	kore_buf_init(&pa, 256);
-	kore_buf_init(&qa, 128);
-	kore_buf_append(&pa, "{", 1);
-	kore_buf_append(&qa, "{", 1);
-
-	st->nitems = json_array_len(items);
-	for (i = 0; i < st->nitems; i++) {
-		item = json_array_at(items, i);
-		pid = json_get_string(item, "product_id");
-		(void)json_get_int(item, "quantity", &qty);
-		(void)kore_strlcpy(st->products[i], pid,
-		    sizeof(st->products[i]));
-		for (j = 0; j < i; j++) {
-			if (!strcmp(st->products[j], pid)) {
-				char	field[48];
-
-				(void)snprintf(field, sizeof(field),
-				    "items[%zu].product_id", i);
-				svc_error_detail(&err, field,
-				    "product %s is listed twice (items[%zu])",
-				    pid, j);
-			}
-		}
-		/* Product ids are [A-Z0-9-]: safe in an array literal. */
-		kore_buf_appendf(&pa, "%s%s", i > 0 ? "," : "", pid);
-		kore_buf_appendf(&qa, "%s%lld", i > 0 ? "," : "",
-		    (long long)qty);
-	}
+	ok = items_parse(json_get_array(body, "items"), &st->items, &err);
 	json_free(body);
 
-	if (err.ndetails > 0) {
+	if (!ok) {
 		svc_error_set(&err, SVC_VALIDATION_FAILED,
 		    "each product may appear once");
 		svc_respond_error(req, &err);
-		kore_buf_cleanup(&pa);
-		kore_buf_cleanup(&qa);
 		return (0);
 	}
 
-	kore_buf_append(&pa, "}", 2);		/* with the NUL */
-	kore_buf_append(&qa, "}", 2);
-	st->product_array = (char *)kore_buf_release(&pa, &i);
-	st->qty_array = (char *)kore_buf_release(&qa, &i);
-
 	st->params[0] = st->id;
-	st->params[1] = st->product_array;
-	st->params[2] = st->qty_array;
+	st->params[1] = st->items.products;
+	st->params[2] = st->items.quantities;
 	return (1);
 }
 
@@ -326,7 +279,7 @@ res_shortfalls(struct http_request *req, struct res_state *st,
 	for (row = 0; row < n; row++) {
 		pid = db_value(&st->call, row, RES_PRODUCT);
 		want = strtoll(db_value(&st->call, row, RES_QUANTITY), NULL, 10);
-		idx = res_item_index(st, pid);
+		idx = items_index(&st->items, pid);
 
 		if (code == SVC_UNKNOWN_PRODUCT) {
 			if (idx >= 0)
@@ -363,24 +316,11 @@ res_shortfalls(struct http_request *req, struct res_state *st,
 	svc_respond_error(req, &err);
 }
 
-static ssize_t
-res_item_index(const struct res_state *st, const char *pid)
-{
-	size_t		i;
-
-	for (i = 0; i < st->nitems; i++) {
-		if (!strcmp(st->products[i], pid))
-			return ((ssize_t)i);
-	}
-	return (-1);
-}
-
 static void
 res_cleanup(void *arg)
 {
 	struct res_state	*st = arg;
 
 	db_done(&st->call);
-	kore_free(st->product_array);
-	kore_free(st->qty_array);
+	items_free(&st->items);
 }

@@ -33,6 +33,7 @@
 
 #include "db.h"
 #include "fmt.h"
+#include "items.h"
 #include "handlers.h"
 #include "json.h"
 #include "order.h"
@@ -77,8 +78,7 @@ struct saga_state {
 	char			postal_code[ORDER_POSTAL_MAX + 1];
 	char			country[3];
 	char			token[FMT_UUID_LEN + 1];
-	char			*products;
-	char			*quantities;
+	struct items		items;
 	const char		*params[10];
 
 	/* The order as last recorded. */
@@ -122,10 +122,7 @@ static const struct svc_route r_create = {
 };
 
 static const struct json_field item_fields[] = {
-	{ "product_id", JSON_STRING, JSON_REQUIRED, 2, ORDER_PRODUCT_MAX,
-	    fmt_product_id, "must match ^[A-Z0-9][A-Z0-9-]{1,63}$", NULL },
-	{ "quantity", JSON_INTEGER, JSON_REQUIRED, 1, 1000,
-	    NULL, NULL, NULL },
+	ITEM_FIELDS(1000),
 };
 static const struct json_schema item_schema = JSON_SCHEMA(item_fields);
 
@@ -184,12 +181,8 @@ saga_prepare(struct http_request *req, void *arg)
 	struct saga_state	*st = arg;
 	struct svc_error	err;
 	struct json_value	*body;
-	const struct json_value	*items, *item, *dest;
-	struct kore_buf		pa, qa;
-	const char		*pid;
-	int64_t			qty;
-	size_t			i, j, n;
-	char			field[48];
+	const struct json_value	*dest;
+	int			ok;
 
 	if ((body = svc_body_json(req, &create_schema)) == NULL)
 		return (0);
@@ -205,38 +198,10 @@ saga_prepare(struct http_request *req, void *arg)
 	    sizeof(st->country));
 
 	svc_error_init(&err);
-	kore_buf_init(&pa, 256);
-	kore_buf_init(&qa, 128);
-	kore_buf_append(&pa, "{", 1);
-	kore_buf_append(&qa, "{", 1);
-
-	items = json_get_array(body, "items");
-	n = json_array_len(items);
-	for (i = 0; i < n; i++) {
-		item = json_array_at(items, i);
-		pid = json_get_string(item, "product_id");
-		(void)json_get_int(item, "quantity", &qty);
-		for (j = 0; j < i; j++) {
-			if (strcmp(json_get_string(json_array_at(items, j),
-			    "product_id"), pid))
-				continue;
-			(void)snprintf(field, sizeof(field),
-			    "items[%zu].product_id", i);
-			svc_error_detail(&err, field,
-			    "product %s is listed twice (items[%zu])", pid, j);
-		}
-		/* Product ids are [A-Z0-9-]: safe in an array literal. */
-		kore_buf_appendf(&pa, "%s%s", i > 0 ? "," : "", pid);
-		kore_buf_appendf(&qa, "%s%lld", i > 0 ? "," : "",
-		    (long long)qty);
-	}
+	ok = items_parse(json_get_array(body, "items"), &st->items, &err);
 	json_free(body);
-	kore_buf_append(&pa, "}", 2);		/* with the NUL */
-	kore_buf_append(&qa, "}", 2);
-	st->products = (char *)kore_buf_release(&pa, &n);
-	st->quantities = (char *)kore_buf_release(&qa, &n);
 
-	if (err.ndetails > 0) {
+	if (!ok) {
 		svc_error_set(&err, SVC_VALIDATION_FAILED,
 		    "each product may appear once");
 		svc_respond_error(req, &err);
@@ -250,8 +215,8 @@ saga_prepare(struct http_request *req, void *arg)
 
 	st->params[0] = st->crm_order_id;
 	st->params[1] = st->customer_id;
-	st->params[2] = st->products;
-	st->params[3] = st->quantities;
+	st->params[2] = st->items.products;
+	st->params[3] = st->items.quantities;
 	st->params[4] = st->postal_code;
 	st->params[5] = st->country;
 	st->params[6] = svc_request_id(req);
@@ -711,8 +676,7 @@ saga_cleanup(void *arg)
 
 	upstream_done(&st->up);
 	db_done(&st->call);
-	kore_free(st->products);
-	kore_free(st->quantities);
+	items_free(&st->items);
 	kore_free(st->details);
 	kore_free(st->shipment);
 }
