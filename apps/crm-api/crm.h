@@ -53,12 +53,6 @@ char	*supply_result(const struct upstream_call *);
 void	supply_failure(const struct upstream_call *, char *, size_t);
 
 /*
- * The :id of /customers/:id or /orders/:id (what: "customer", "order")
- * into id; 0 when it is not a UUID, the request then answered 400.
- */
-int	crm_path_id(struct http_request *, const char *, char *, size_t);
-
-/*
  * Renders the order at row 0 of call (its columns start at off, see
  * queries.h) into buf; live: the shipment's live status or NULL.
  */

@@ -16,6 +16,7 @@
 #include "fmt.h"
 #include "handlers.h"
 #include "json.h"
+#include "path.h"
 #include "queries.h"
 #include "svc.h"
 #include "svc_error.h"
@@ -86,7 +87,7 @@ crm_customer_get(struct http_request *req)
 
 	st = svc_app_state(req, sizeof(*st), cust_cleanup);
 	if (!st->ready) {
-		if (!crm_path_id(req, "customer", st->id, sizeof(st->id)))
+		if (!path_uuid(req, 1, "id", st->id, sizeof(st->id)))
 			return (KORE_RESULT_OK);
 		st->params[0] = st->id;
 		st->ready = 1;

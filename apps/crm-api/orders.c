@@ -30,6 +30,7 @@
 #include "items.h"
 #include "handlers.h"
 #include "json.h"
+#include "path.h"
 #include "queries.h"
 #include "svc.h"
 #include "svc_error.h"
@@ -155,7 +156,7 @@ crm_order_get(struct http_request *req)
 
 	st = svc_app_state(req, sizeof(*st), ord_cleanup);
 	if (st->phase == PHASE_PREPARE) {
-		if (!crm_path_id(req, "order", st->id, sizeof(st->id)))
+		if (!path_uuid(req, 1, "id", st->id, sizeof(st->id)))
 			return (KORE_RESULT_OK);
 		st->params[0] = st->id;
 		st->phase = PHASE_GET;

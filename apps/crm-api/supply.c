@@ -88,19 +88,3 @@ supply_failure(const struct upstream_call *up, char *out, size_t len)
 		(void)snprintf(out, len, "order-service answered %d",
 		    upstream_status(up));
 }
-
-int
-crm_path_id(struct http_request *req, const char *what, char *id, size_t len)
-{
-	struct svc_error	err;
-
-	if (path_segment(req->path, 1, id, len) && fmt_uuid(id))
-		return (1);
-
-	svc_error_init(&err);
-	svc_error_set(&err, SVC_VALIDATION_FAILED,
-	    "the %s id in the path is malformed", what);
-	svc_error_detail(&err, "id", "must be a lower-case UUID");
-	svc_respond_error(req, &err);
-	return (0);
-}

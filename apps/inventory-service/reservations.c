@@ -210,17 +210,9 @@ static int
 settle_prepare(struct http_request *req, void *arg)
 {
 	struct res_state	*st = arg;
-	struct svc_error	err;
 
-	if (!path_segment(req->path, 2, st->id, sizeof(st->id)) ||
-	    !fmt_uuid(st->id)) {
-		svc_error_init(&err);
-		svc_error_set(&err, SVC_VALIDATION_FAILED,
-		    "the reservation id in the path is malformed");
-		svc_error_detail(&err, "id", "must be a lower-case UUID");
-		svc_respond_error(req, &err);
+	if (!path_uuid(req, 2, "id", st->id, sizeof(st->id)))
 		return (0);
-	}
 
 	st->params[0] = st->id;
 	st->params[1] = st->commit ? "t" : "f";

@@ -109,20 +109,13 @@ static int
 stock_prepare(struct http_request *req, void *arg)
 {
 	struct stock_state	*st = arg;
-	struct svc_error	err;
 	struct json_value	*body;
 	int64_t			qty;
 
-	if (!path_segment(req->path, 1, st->product, sizeof(st->product)) ||
-	    !fmt_product_id(st->product)) {
-		svc_error_init(&err);
-		svc_error_set(&err, SVC_VALIDATION_FAILED,
-		    "the product id in the path is malformed");
-		svc_error_detail(&err, "productId",
-		    "must match ^[A-Z0-9][A-Z0-9-]{1,63}$");
-		svc_respond_error(req, &err);
+	if (!path_param(req, 1, fmt_product_id, "productId",
+	    "must match ^[A-Z0-9][A-Z0-9-]{1,63}$", st->product,
+	    sizeof(st->product)))
 		return (0);
-	}
 	st->params[0] = st->product;
 
 	if (req->method == HTTP_METHOD_GET)

@@ -347,18 +347,9 @@ static int
 get_prepare(struct http_request *req, void *arg)
 {
 	struct get_state	*st = arg;
-	struct svc_error	err;
 
-	if (!path_segment(req->path, 1, st->id, sizeof(st->id)) ||
-	    !fmt_uuid(st->id)) {
-		svc_error_init(&err);
-		svc_error_set(&err, SVC_VALIDATION_FAILED,
-		    "the shipment id in the path is malformed");
-		svc_error_detail(&err, "id",
-		    "must be a UUID in canonical lower-case form");
-		svc_respond_error(req, &err);
+	if (!path_uuid(req, 1, "id", st->id, sizeof(st->id)))
 		return (0);
-	}
 	(void)snprintf(st->path, sizeof(st->path),
 	    "/supply-orders/by-shipment/%s", st->id);
 

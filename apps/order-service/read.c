@@ -203,17 +203,8 @@ static int
 read_id(struct http_request *req, struct read_state *st, int seg,
     const char *name)
 {
-	struct svc_error	err;
-
-	if (!path_segment(req->path, seg, st->id, sizeof(st->id)) ||
-	    !fmt_uuid(st->id)) {
-		svc_error_init(&err);
-		svc_error_set(&err, SVC_VALIDATION_FAILED,
-		    "the %s in the path is malformed", name);
-		svc_error_detail(&err, name, "must be a lower-case UUID");
-		svc_respond_error(req, &err);
+	if (!path_uuid(req, seg, name, st->id, sizeof(st->id)))
 		return (0);
-	}
 	st->params[0] = st->id;
 	return (1);
 }
