@@ -43,6 +43,12 @@ int	fmt_idempotency_key(const char *);
 int	fmt_uuid_generate(char *, size_t);
 
 /*
+ * Formats 16 bytes (b[6] and b[8] are set to the version and the RFC 4122
+ * variant) as a canonical lower-case UUID into out (FMT_UUID_LEN + 1).
+ */
+void	fmt_uuid_format(u_int8_t *, int, char *, size_t);
+
+/*
  * Writes the name-based (v5, SHA-1) UUID of name in namespace ns (a UUID)
  * into out: the same inputs always give the same id.  0 on bad input.
  */

@@ -1,9 +1,10 @@
 /*
- * svc_log.h - JSON log lines on stdout, one write(2) per line so lines
- * from several workers never interleave.  Fields: time (RFC 3339 UTC with
- * milliseconds), level, service, worker, request_id and, for the one line
- * per request, method, route, status, duration_ms.  Never a secret, a
- * body or a token.
+ * svc_log.h - JSON log lines on stdout, whole lines per write(2) so lines
+ * from several workers never interleave (in a worker the request lines of
+ * one event loop iteration share one write: svc_log_batch).  Fields:
+ * time (RFC 3339 UTC with milliseconds), level, service, worker,
+ * request_id and, for the one line per request, method, route, status,
+ * duration_ms.  Never a secret, a body or a token.
  */
 
 #ifndef __H_SVC_LOG_H
@@ -21,6 +22,15 @@ struct kore_buf;
 void	svc_log_init(const char *, int);
 void	svc_log_set_worker(int);
 void	svc_log_set_fd(int);
+
+/*
+ * In a worker: batch the request lines, written by svc_log_flush() at the
+ * end of every event loop iteration (svc.c sets kore_worker_loop_hook),
+ * at exit and on a fatal signal; svc_log() events flush and go out at
+ * once.  Without it (parent, tests) every line is written at once.
+ */
+void	svc_log_batch(void);
+void	svc_log_flush(void);
 
 /* One event line; request_id may be NULL. */
 void	svc_log(int, const char *, const char *, ...)

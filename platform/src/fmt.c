@@ -15,7 +15,6 @@
 
 #include "fmt.h"
 
-static void	fmt_uuid_format(u_int8_t *, int, char *, size_t);
 static int	fmt_uuid_bytes(const char *, u_int8_t *);
 
 /* ISO 3166-1 alpha-2 officially assigned codes, sorted. */
@@ -376,18 +375,32 @@ fmt_uuid_v5(const char *ns, const char *name, char *out, size_t len)
 	return (1);
 }
 
-/* 16 bytes as a canonical lower-case UUID of the given version. */
-static void
+/*
+ * 16 bytes as a canonical lower-case UUID of the given version.  A hex
+ * table, not snprintf: every request id goes through here.
+ */
+void
 fmt_uuid_format(u_int8_t *b, int version, char *out, size_t len)
 {
+	static const char	hex[] = "0123456789abcdef";
+	size_t			i, o;
+
+	if (len < FMT_UUID_LEN + 1) {
+		if (len > 0)
+			out[0] = '\0';
+		return;
+	}
+
 	b[6] = (b[6] & 0x0f) | (u_int8_t)(version << 4);
 	b[8] = (b[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
 
-	(void)snprintf(out, len,
-	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x",
-	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-	    b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+	for (i = 0, o = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[b[i] >> 4];
+		out[o++] = hex[b[i] & 0x0f];
+	}
+	out[o] = '\0';
 }
 
 /* A UUID in either case into its 16 bytes. */
@@ -421,16 +434,58 @@ fmt_uuid_bytes(const char *s, u_int8_t *b)
 	return (n == 16);
 }
 
+/*
+ * "YYYY-MM-DDTHH:MM:SS" of tm into out (20 bytes with the NUL), or 0 for
+ * a year outside 0000-9999.  Digits by hand: strftime and snprintf were
+ * most of a request's time stamps (issue 5).
+ */
+static int
+fmt_rfc3339_base(char *out, const struct tm *tm)
+{
+	int		v[6], i, y;
+	char		*p;
+
+	y = tm->tm_year + 1900;
+	if (y < 0 || y > 9999)
+		return (0);
+
+	out[0] = (char)('0' + y / 1000);
+	out[1] = (char)('0' + (y / 100) % 10);
+	out[2] = (char)('0' + (y / 10) % 10);
+	out[3] = (char)('0' + y % 10);
+
+	v[0] = tm->tm_mon + 1;
+	v[1] = tm->tm_mday;
+	v[2] = tm->tm_hour;
+	v[3] = tm->tm_min;
+	v[4] = tm->tm_sec;
+	p = out + 4;
+	for (i = 0; i < 5; i++) {
+		*p++ = "--T::"[i];
+		*p++ = (char)('0' + (v[i] / 10) % 10);
+		*p++ = (char)('0' + v[i] % 10);
+	}
+	*p = '\0';
+
+	return (1);
+}
+
 void
 fmt_rfc3339_time(char *buf, size_t len, time_t t)
 {
 	struct tm	tm;
+	char		tmp[FMT_RFC3339_LEN];
 
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+	if (len < 21 || gmtime_r(&t, &tm) == NULL ||
+	    !fmt_rfc3339_base(tmp, &tm)) {
 		if (len > 0)
 			buf[0] = '\0';
+		return;
 	}
+
+	memcpy(buf, tmp, 19);
+	buf[19] = 'Z';
+	buf[20] = '\0';
 }
 
 void
@@ -438,13 +493,21 @@ fmt_rfc3339_ms(char *buf, size_t len, const struct timespec *ts)
 {
 	struct tm	tm;
 	char		tmp[FMT_RFC3339_LEN];
+	long		ms;
 
-	if (gmtime_r(&ts->tv_sec, &tm) == NULL ||
-	    strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+	if (len < 25 || gmtime_r(&ts->tv_sec, &tm) == NULL ||
+	    !fmt_rfc3339_base(tmp, &tm)) {
 		if (len > 0)
 			buf[0] = '\0';
 		return;
 	}
 
-	(void)snprintf(buf, len, "%s.%03ldZ", tmp, ts->tv_nsec / 1000000);
+	ms = ts->tv_nsec / 1000000;
+	memcpy(buf, tmp, 19);
+	buf[19] = '.';
+	buf[20] = (char)('0' + (ms / 100) % 10);
+	buf[21] = (char)('0' + (ms / 10) % 10);
+	buf[22] = (char)('0' + ms % 10);
+	buf[23] = 'Z';
+	buf[24] = '\0';
 }

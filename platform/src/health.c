@@ -48,7 +48,7 @@ svc_healthz(struct http_request *req)
 		return (KORE_RESULT_OK);
 
 	kore_buf_init(&buf, 32);
-	kore_buf_appendf(&buf, "{\"status\":\"ok\"}");
+	kore_buf_append(&buf, "{\"status\":\"ok\"}", 15);
 	svc_respond_json(req, HTTP_STATUS_OK, &buf);
 	kore_buf_cleanup(&buf);
 
@@ -68,7 +68,7 @@ svc_readyz(struct http_request *req)
 		return (ready_fn(req));
 
 	kore_buf_init(&buf, 32);
-	kore_buf_appendf(&buf, "{\"status\":\"ready\"}");
+	kore_buf_append(&buf, "{\"status\":\"ready\"}", 18);
 	svc_respond_json(req, HTTP_STATUS_OK, &buf);
 	kore_buf_cleanup(&buf);
 

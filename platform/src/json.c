@@ -45,6 +45,7 @@ static int	jp_end_array(void *);
 static struct json_value	*jp_add(struct jparse *, int);
 static void	jp_path(const struct jparse *, char *, size_t);
 static void	node_path(const struct json_value *, char *, size_t);
+static void	path_append(char *, size_t, const char *, int);
 static void	path_append_key(char *, size_t, const char *);
 static void	path_append_index(char *, size_t, size_t);
 
@@ -485,25 +486,51 @@ node_path(const struct json_value *v, char *buf, size_t len)
 static void
 path_append_key(char *buf, size_t len, const char *key)
 {
-	size_t		off;
-
-	off = strlen(buf);
-	if (off >= len - 1)
-		return;
-
-	(void)snprintf(buf + off, len - off, "%s%s", off ? "." : "", key);
+	path_append(buf, len, key, 1);
 }
 
 static void
 path_append_index(char *buf, size_t len, size_t idx)
 {
-	size_t		off;
+	char		d[24];
+	size_t		n;
+
+	n = sizeof(d);
+	d[--n] = '\0';
+	d[--n] = ']';
+	do {
+		d[--n] = (char)('0' + idx % 10);
+		idx /= 10;
+	} while (idx > 0);
+	d[--n] = '[';
+
+	path_append(buf, len, d + n, 0);
+}
+
+/*
+ * Appends (".")s to the path, truncated like snprintf would.  Runs for
+ * every member of every valid body: no printf here (issue 5).
+ */
+static void
+path_append(char *buf, size_t len, const char *s, int dot)
+{
+	size_t		off, room, n;
 
 	off = strlen(buf);
 	if (off >= len - 1)
 		return;
 
-	(void)snprintf(buf + off, len - off, "[%zu]", idx);
+	room = len - off - 1;
+	if (dot && off > 0) {
+		buf[off++] = '.';
+		room--;
+	}
+
+	n = strlen(s);
+	if (n > room)
+		n = room;
+	memcpy(buf + off, s, n);
+	buf[off + n] = '\0';
 }
 
 /*
@@ -928,8 +955,23 @@ jw_stringn(struct json_writer *jw, const char *key, const char *val,
 void
 jw_int(struct json_writer *jw, const char *key, int64_t v)
 {
+	char		d[21];
+	size_t		n;
+	u_int64_t	u;
+
 	jw_sep(jw, key);
-	kore_buf_appendf(jw->buf, "%" PRId64, v);
+
+	/* Decimal without printf: writers run on every request. */
+	u = v < 0 ? (u_int64_t)0 - (u_int64_t)v : (u_int64_t)v;
+	n = sizeof(d);
+	do {
+		d[--n] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		d[--n] = '-';
+
+	kore_buf_append(jw->buf, d + n, sizeof(d) - n);
 }
 
 void
@@ -1014,6 +1056,14 @@ jw_escape(struct kore_buf *buf, const char *str, size_t len)
 
 	run = 0;
 	for (i = 0; i < len; i += n) {
+		/* Printable ASCII, the usual case, needs no decoding. */
+		if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' &&
+		    s[i] != '\\') {
+			n = 1;
+			run++;
+			continue;
+		}
+
 		n = utf8_seq(s + i, len - i, &cp);
 		if (n != 0 && cp >= 0x20 && cp != '"' && cp != '\\' &&
 		    cp != 0x7f && cp != 0x2028 && cp != 0x2029) {

@@ -71,9 +71,33 @@ static const struct {
 static struct m_table	*mt;
 static u_int32_t	m_proc;
 
+/*
+ * Per process: the series of the per-request metrics, found once instead
+ * of formatting labels and hashing them on every request.  Keyed by the
+ * caller's pointers (constant route and method names), confirmed by the
+ * strings, so a reused buffer can never hit a wrong entry.  Series never
+ * move or go away while the table is mapped; (re)mapping empties this.
+ */
+#define M_RC_SLOTS	64
+#define M_RC_ROUTE	96
+#define M_RC_METHOD	16
+
+struct m_reqcache {
+	int		status;
+	struct m_series	*count;
+	struct m_series	*hist;
+	char		route[M_RC_ROUTE];
+	char		method[M_RC_METHOD];
+};
+
+static struct m_reqcache	m_rc[M_RC_SLOTS];
+static struct m_series		*m_inflight;
+
 static u_int64_t	m_hash(const char *, const char *);
 static struct m_series	*m_find(const char *, const char *, u_int32_t);
 static int		m_cmp(const void *, const void *);
+static void		m_observe(struct m_series *, double);
+static void		m_inflight_add(int64_t);
 
 int
 metrics_init(void)
@@ -95,6 +119,9 @@ metrics_cleanup(void)
 {
 	shm_unmap(mt, sizeof(*mt));
 	mt = NULL;
+
+	memset(m_rc, 0, sizeof(m_rc));
+	m_inflight = NULL;
 }
 
 void
@@ -229,15 +256,11 @@ metrics_gauge_set(const char *name, const char *labels, int64_t v)
 	__atomic_store_n(&s->share[m_proc], v, __ATOMIC_RELAXED);
 }
 
-void
-metrics_observe(const char *name, const char *labels, double seconds)
+static void
+m_observe(struct m_series *s, double seconds)
 {
-	struct m_series	*s;
 	size_t		i;
 	u_int64_t	us;
-
-	if ((s = m_find(name, labels, M_HISTOGRAM)) == NULL)
-		return;
 
 	for (i = 0; i < METRICS_BUCKETS; i++) {
 		if (seconds <= metrics_buckets[i]) {
@@ -253,32 +276,92 @@ metrics_observe(const char *name, const char *labels, double seconds)
 }
 
 void
+metrics_observe(const char *name, const char *labels, double seconds)
+{
+	struct m_series	*s;
+
+	if ((s = m_find(name, labels, M_HISTOGRAM)) == NULL)
+		return;
+
+	m_observe(s, seconds);
+}
+
+static void
+m_inflight_add(int64_t v)
+{
+	if (m_inflight == NULL &&
+	    (m_inflight = m_find("http_requests_in_flight", NULL,
+	    M_GAUGE)) == NULL)
+		return;
+
+	__atomic_add_fetch(&m_inflight->value, v, __ATOMIC_RELAXED);
+}
+
+void
 metrics_request_begin(void)
 {
-	metrics_gauge_add("http_requests_in_flight", NULL, 1);
+	m_inflight_add(1);
 }
 
 void
 metrics_request_leave(void)
 {
-	metrics_gauge_add("http_requests_in_flight", NULL, -1);
+	m_inflight_add(-1);
 }
 
 void
 metrics_request_end(const char *route, const char *method, int status,
     double seconds)
 {
-	char		labels[METRICS_LABELS_MAX];
-	char		r[96];
+	struct m_reqcache	*rc;
+	struct m_series		*count, *hist;
+	char			labels[METRICS_LABELS_MAX];
+	char			r[96];
+	uintptr_t		h;
+
+	if (mt == NULL)
+		return;
+	if (route == NULL)
+		route = "-";
+	if (method == NULL)
+		method = "OTHER";
+
+	h = ((uintptr_t)route >> 3) ^ ((uintptr_t)method >> 1) ^
+	    (uintptr_t)status * 31;
+	rc = &m_rc[(h ^ (h >> 7)) % M_RC_SLOTS];
+
+	if (rc->count != NULL && rc->status == status &&
+	    strcmp(rc->route, route) == 0 &&
+	    strcmp(rc->method, method) == 0) {
+		__atomic_add_fetch(&rc->count->value, 1, __ATOMIC_RELAXED);
+		m_observe(rc->hist, seconds);
+		return;
+	}
 
 	metrics_label_escape(r, sizeof(r), route);
 
 	(void)snprintf(labels, sizeof(labels),
 	    "route=\"%s\",method=\"%s\",status=\"%d\"", r, method, status);
-	metrics_counter_add("http_requests_total", labels, 1);
+	count = m_find("http_requests_total", labels, M_COUNTER);
+	if (count != NULL)
+		__atomic_add_fetch(&count->value, 1, __ATOMIC_RELAXED);
 
 	(void)snprintf(labels, sizeof(labels), "route=\"%s\"", r);
-	metrics_observe("http_request_duration_seconds", labels, seconds);
+	hist = m_find("http_request_duration_seconds", labels, M_HISTOGRAM);
+	if (hist != NULL)
+		m_observe(hist, seconds);
+
+	/* Remember both series for the next request of this kind. */
+	if (count == NULL || hist == NULL ||
+	    strlen(route) >= sizeof(rc->route) ||
+	    strlen(method) >= sizeof(rc->method))
+		return;
+
+	rc->count = count;
+	rc->hist = hist;
+	rc->status = status;
+	(void)kore_strlcpy(rc->route, route, sizeof(rc->route));
+	(void)kore_strlcpy(rc->method, method, sizeof(rc->method));
 }
 
 void

@@ -174,7 +174,7 @@ svc_kore_error(struct connection *c, const struct http_error *he,
 
 	if (he->request_id != NULL && fmt_request_id(he->request_id))
 		(void)kore_strlcpy(id, he->request_id, sizeof(id));
-	else if (!fmt_uuid_generate(id, sizeof(id)))
+	else if (!svc_request_id_new(id, sizeof(id)))
 		(void)kore_strlcpy(id, "-", sizeof(id));
 
 	svc_error_init(&err);

@@ -5,6 +5,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <netinet/in.h>
@@ -31,6 +32,14 @@
 #include "svc_int.h"
 
 static char	svc_token[AUTH_SECRET_MAX];
+
+/*
+ * Randomness for request ids: one getrandom(2) per 16 ids instead of one
+ * per request.  Per process, emptied in every new worker (after fork), so
+ * no two workers ever share bytes.
+ */
+static u_int8_t	reqid_pool[256];
+static size_t	reqid_left;
 
 static void	svc_req_onfree(struct http_request *);
 static u_int32_t	env_u32(const char *, u_int32_t);
@@ -90,6 +99,13 @@ kore_worker_configure(void)
 	svc_log_set_worker(id);
 	metrics_set_proc((u_int32_t)id);
 	http_error_hook = svc_kore_error;
+
+	/* Never the parent's bytes (it has none, but a fork copies them). */
+	reqid_left = 0;
+
+	/* Request log lines: one write per event loop iteration. */
+	svc_log_batch();
+	kore_worker_loop_hook = svc_log_flush;
 
 	if (svc_app.worker_init != NULL)
 		svc_app.worker_init();
@@ -154,7 +170,7 @@ svc_req_ensure(struct http_request *req)
 	    fmt_request_id(hdr)) {
 		(void)kore_strlcpy(sr->request_id, hdr,
 		    sizeof(sr->request_id));
-	} else if (!fmt_uuid_generate(sr->request_id,
+	} else if (!svc_request_id_new(sr->request_id,
 	    sizeof(sr->request_id))) {
 		fatal("no randomness for a request id");
 	}
@@ -163,6 +179,34 @@ svc_req_ensure(struct http_request *req)
 	sr->in_flight = 1;
 
 	return (sr);
+}
+
+/* A new v4 UUID as request id, from the pool. */
+int
+svc_request_id_new(char *out, size_t len)
+{
+	size_t		off;
+	ssize_t		r;
+
+	if (reqid_left < 16) {
+		for (off = 0; off < sizeof(reqid_pool); off += (size_t)r) {
+			r = getrandom(reqid_pool + off,
+			    sizeof(reqid_pool) - off, 0);
+			if (r == -1) {
+				if (errno == EINTR) {
+					r = 0;
+					continue;
+				}
+				return (0);
+			}
+		}
+		reqid_left = sizeof(reqid_pool);
+	}
+
+	reqid_left -= 16;
+	fmt_uuid_format(reqid_pool + reqid_left, 4, out, len);
+
+	return (1);
 }
 
 struct svc_req *

@@ -12,6 +12,7 @@ struct kore_buf;
 
 struct svc_req	*svc_req_ensure(struct http_request *);
 void		svc_finish(struct http_request *, int);
+int		svc_request_id_new(char *, size_t);
 void		svc_respond_text(struct http_request *, int, const char *,
 		    struct kore_buf *);
 

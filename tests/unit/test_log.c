@@ -2,6 +2,7 @@
  * test_log.c - the JSON log lines.
  */
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -9,6 +10,7 @@
 #include "svc_log.h"
 
 static char	lines[8192];
+static int	unit_log_fd = -1;	/* read end while capturing */
 
 /* Runs fn with the log going to a pipe; returns what was written. */
 static const char *
@@ -18,10 +20,12 @@ capture(void (*fn)(void))
 	ssize_t		n;
 
 	ck_assert_int_eq(pipe(fds), 0);
+	unit_log_fd = fds[0];
 	svc_log_set_fd(fds[1]);
 	fn();
 	svc_log_set_fd(STDOUT_FILENO);
 	close(fds[1]);
+	ck_assert_int_eq(fcntl(fds[0], F_SETFL, 0), 0);
 
 	n = read(fds[0], lines, sizeof(lines) - 1);
 	close(fds[0]);
@@ -150,6 +154,46 @@ START_TEST(event_lines)
 }
 END_TEST
 
+static void
+emit_batched(void)
+{
+	int		fd, n;
+	char		buf[64];
+
+	svc_log_init("svc", SVC_LOG_INFO);
+	svc_log_batch();
+
+	svc_log_request("b1", "GET", "/x", 200, 1.0);
+	svc_log_request("b2", "GET", "/x", 200, 1.0);
+
+	/* Held back: nothing on the pipe yet. */
+	fd = unit_log_fd;
+	ck_assert_int_eq(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+	n = (int)read(fd, buf, sizeof(buf));
+	ck_assert_int_eq(n, -1);
+
+	/* An event line goes out at once, after the pending lines. */
+	svc_log(SVC_LOG_WARN, "e1", "event");
+	svc_log_request("b3", "GET", "/x", 200, 1.0);
+	svc_log_flush();
+}
+
+START_TEST(batched_lines)
+{
+	const char	*out, *p1, *p2, *pe, *p3;
+
+	out = capture(emit_batched);
+
+	p1 = strstr(out, "\"request_id\":\"b1\"");
+	p2 = strstr(out, "\"request_id\":\"b2\"");
+	pe = strstr(out, "\"request_id\":\"e1\"");
+	p3 = strstr(out, "\"request_id\":\"b3\"");
+	ck_assert(p1 != NULL && p2 != NULL && pe != NULL && p3 != NULL);
+	ck_assert(p1 < p2 && p2 < pe && pe < p3);
+	ck_assert_int_eq(out[strlen(out) - 1], '\n');
+}
+END_TEST
+
 static Suite *
 log_suite(void)
 {
@@ -160,6 +204,7 @@ log_suite(void)
 	tc = tcase_create("log");
 	tcase_add_test(tc, request_line);
 	tcase_add_test(tc, event_lines);
+	tcase_add_test(tc, batched_lines);
 	suite_add_tcase(s, tc);
 
 	return (s);

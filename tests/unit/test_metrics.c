@@ -108,6 +108,50 @@ START_TEST(histogram)
 }
 END_TEST
 
+/*
+ * The per-process cache of request series: a reused route buffer with new
+ * content never lands on the old series, and a new table starts empty.
+ */
+START_TEST(request_cache)
+{
+	struct kore_buf		b;
+	char			route[32];
+
+	ck_assert(metrics_init());
+	kore_buf_init(&b, 4096);
+
+	(void)snprintf(route, sizeof(route), "/a");
+	metrics_request_end(route, "GET", 200, 0.001);
+	metrics_request_end(route, "GET", 200, 0.001);
+	(void)snprintf(route, sizeof(route), "/b");
+	metrics_request_end(route, "GET", 200, 0.001);
+	metrics_request_end("/b", "POST", 200, 0.001);
+	metrics_request_end("/b", "GET", 500, 0.001);
+
+	render(&b);
+	HAS(&b, "http_requests_total{route=\"/a\",method=\"GET\","
+	    "status=\"200\"} 2\n");
+	HAS(&b, "http_requests_total{route=\"/b\",method=\"GET\","
+	    "status=\"200\"} 1\n");
+	HAS(&b, "http_requests_total{route=\"/b\",method=\"POST\","
+	    "status=\"200\"} 1\n");
+	HAS(&b, "http_requests_total{route=\"/b\",method=\"GET\","
+	    "status=\"500\"} 1\n");
+	HAS(&b, "http_request_duration_seconds_count{route=\"/b\"} 3\n");
+
+	/* A fresh table: cached series of the old one must not be used. */
+	ck_assert(metrics_init());
+	metrics_request_end(route, "GET", 200, 0.001);
+	render(&b);
+	HAS(&b, "http_requests_total{route=\"/b\",method=\"GET\","
+	    "status=\"200\"} 1\n");
+	ck_assert(!contains(&b, "route=\"/a\""));
+
+	kore_buf_cleanup(&b);
+	metrics_cleanup();
+}
+END_TEST
+
 START_TEST(summed_over_processes)
 {
 	pid_t		pids[4];
@@ -218,6 +262,7 @@ metrics_suite(void)
 	tc = tcase_create("metrics");
 	tcase_add_test(tc, render_format);
 	tcase_add_test(tc, histogram);
+	tcase_add_test(tc, request_cache);
 	tcase_add_test(tc, summed_over_processes);
 	tcase_add_test(tc, bounded_table);
 	tcase_add_test(tc, label_escape);
