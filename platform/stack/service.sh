@@ -87,9 +87,10 @@ start() {
 	# A clean environment: only what the service is documented to read
 	# (lib.sh service_env, the same as in a container).
 	service_env "$e" "$role"
-	setsid env -i PATH=/nonexistent "${SERVICE_ENV[@]}" \
-	    "$BIN_DIR/$name" -f -c "$e/$name.conf" \
-	    >>"$logfile" 2>&1 </dev/null &
+	# Started in its own folder: Kore writes its kore.pid there.
+	(cd "$root" && exec setsid env -i PATH=/nonexistent \
+	    "${SERVICE_ENV[@]}" "$BIN_DIR/$name" -f -c "$e/$name.conf" \
+	    >>"$logfile" 2>&1 </dev/null) &
 	echo $! >"$pidfile"
 	await_start "$name" "$logfile"
 }
