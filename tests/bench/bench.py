@@ -224,11 +224,11 @@ def process_tree(root):
                 kids.setdefault(proc_stat(int(d))[0], []).append(int(d))
             except (OSError, IndexError, ValueError):
                 pass
-    out, todo = [], [root]
-    while todo:
-        p = todo.pop()
+    out, queue = [], [root]
+    while queue:
+        p = queue.pop()
         out.append(p)
-        todo.extend(kids.get(p, []))
+        queue.extend(kids.get(p, []))
     return out
 
 
