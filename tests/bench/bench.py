@@ -69,6 +69,12 @@ assert len(REF_BODY) == 120
 SEED_SQL = ("INSERT INTO inventory.products (product_id, quantity) "
             "SELECT g::text, 1000000000 FROM generate_series(100000, 199999) g "
             "ON CONFLICT (product_id) DO UPDATE SET quantity = excluded.quantity")
+# The customer of pgbench/order_flow.sql (the order-flow cases' own
+# customer is created by POST /customers in case_setup()).
+REF_CUSTOMER = "00000000-0000-4000-8000-00000000be0c"
+SEED_CUSTOMER_SQL = ("INSERT INTO crm.customers (id, name, email) VALUES "
+                     "('%s', 'Bench Reference', 'bench-reference@example.com') "
+                     "ON CONFLICT DO NOTHING" % REF_CUSTOMER)
 TARGET_PSS_KB = 24 * 1024
 TARGET_READY_MS = 300
 
@@ -648,7 +654,8 @@ def seed():
                PGPASSWORD=secret("db_admin"), PGSSLMODE="verify-full",
                PGSSLROOTCERT=os.path.join(S.run, "pki", "ca.pem"))
     sh([os.path.join(PGBIN, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
-        "-c", SEED_SQL, "-c", "VACUUM ANALYZE inventory.products"], env=env,
+        "-c", SEED_SQL, "-c", SEED_CUSTOMER_SQL,
+        "-c", "VACUUM ANALYZE inventory.products"], env=env,
        timeout=120)
 
 
