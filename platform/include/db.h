@@ -36,9 +36,13 @@ struct svc_error;
 
 #define DB_PARAMS_MAX		8
 
-/* One named statement of a service: its SQL lives in one file per app. */
+/*
+ * One named statement of a service: its SQL lives in one file per app.
+ * The name is also the prepared statement's name on each connection, so
+ * it must be unique within a service (a clash still works, unprepared).
+ */
 struct db_stmt {
-	const char		*name;		/* logs and metrics */
+	const char		*name;		/* prepared name, logs, metrics */
 	const char		*sql;
 	int			nparams;
 };

@@ -1,6 +1,9 @@
 /*
  * db.c - one parameterised statement at a time, asynchronously, through
- * Kore's pgsql layer (see db.h for the contract with handlers).
+ * Kore's pgsql layer (see db.h for the contract with handlers).  Each
+ * statement is a named prepared statement of the pool connection it runs
+ * on (kore_pgsql_query_named(), patch 0104): parsed and planned once per
+ * connection, not on every request.
  */
 
 #include <sys/types.h>
@@ -183,8 +186,9 @@ db_run(struct db_call *c, const struct db_stmt *st, const char **values,
 				return (db_fail(c, err));
 			}
 			db_hold(c, 1);
-			if (!kore_pgsql_query_param_fields(&c->pgsql, st->sql,
-			    0, st->nparams, values, NULL, NULL))
+			/* Prepared once per connection under its name. */
+			if (!kore_pgsql_query_named(&c->pgsql, st->name,
+			    st->sql, st->nparams, values))
 				return (db_fail(c, err));
 			c->state = DB_CALL_RUNNING;
 			return (DB_PENDING);
