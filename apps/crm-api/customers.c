@@ -100,19 +100,12 @@ static int
 cust_run(struct http_request *req, struct cust_state *st,
     const struct db_stmt *stmt)
 {
-	struct svc_error	err;
 	struct kore_buf		buf;
 	const char		*body;
 	int			r, create;
 
-	svc_error_init(&err);
-	r = db_exec(req, &st->call, stmt, st->params, &err);
-	if (r == DB_PENDING)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAILED) {
-		svc_respond_error(req, &err);
-		return (KORE_RESULT_OK);
-	}
+	if (!db_fetch(req, &st->call, stmt, st->params, &r))
+		return (r);
 
 	create = (stmt == &q_customer_create);
 	if (db_ntuples(&st->call) < 1) {

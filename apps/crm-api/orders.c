@@ -175,14 +175,8 @@ order_created(struct http_request *req, struct ord_state *st)
 	const char		*outcome, *answer;
 	int			r, code;
 
-	svc_error_init(&err);
-	r = db_exec(req, &st->call, &q_order_create, st->params, &err);
-	if (r == DB_PENDING)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAILED) {
-		svc_respond_error(req, &err);
-		return (KORE_RESULT_OK);
-	}
+	if (!db_fetch(req, &st->call, &q_order_create, st->params, &r))
+		return (r);
 	if (db_ntuples(&st->call) < 1) {
 		svc_fail(req, SVC_INTERNAL, "internal error");
 		return (KORE_RESULT_OK);
@@ -308,17 +302,10 @@ order_pending(struct http_request *req, struct ord_state *st)
 static int
 order_read(struct http_request *req, struct ord_state *st)
 {
-	struct svc_error	err;
 	int			r;
 
-	svc_error_init(&err);
-	r = db_exec(req, &st->call, &q_order_get, st->params, &err);
-	if (r == DB_PENDING)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAILED) {
-		svc_respond_error(req, &err);
-		return (KORE_RESULT_OK);
-	}
+	if (!db_fetch(req, &st->call, &q_order_get, st->params, &r))
+		return (r);
 	if (db_ntuples(&st->call) < 1) {
 		svc_fail(req, SVC_NOT_FOUND, "no order %s", st->id);
 		return (KORE_RESULT_OK);

@@ -111,17 +111,10 @@ static int
 res_run(struct http_request *req, struct res_state *st,
     const struct db_stmt *stmt)
 {
-	struct svc_error	err;
 	int			r;
 
-	svc_error_init(&err);
-	r = db_exec(req, &st->call, stmt, st->params, &err);
-	if (r == DB_PENDING)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAILED) {
-		svc_respond_error(req, &err);
-		return (KORE_RESULT_OK);
-	}
+	if (!db_fetch(req, &st->call, stmt, st->params, &r))
+		return (r);
 
 	res_answer(req, st);
 	db_done(&st->call);

@@ -61,7 +61,6 @@ int
 inventory_item(struct http_request *req)
 {
 	struct stock_state	*st;
-	struct svc_error	err;
 	const char		*outcome;
 	int			r;
 
@@ -69,15 +68,9 @@ inventory_item(struct http_request *req)
 	    stock_prepare)) == NULL)
 		return (KORE_RESULT_OK);
 
-	svc_error_init(&err);
-	r = db_exec(req, &st->call, st->put ? &q_stock_put : &q_stock_get,
-	    st->params, &err);
-	if (r == DB_PENDING)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAILED) {
-		svc_respond_error(req, &err);
-		return (KORE_RESULT_OK);
-	}
+	if (!db_fetch(req, &st->call, st->put ? &q_stock_put : &q_stock_get,
+	    st->params, &r))
+		return (r);
 
 	if (!st->put) {
 		if (db_ntuples(&st->call) != 1)

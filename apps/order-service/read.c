@@ -157,19 +157,12 @@ static int
 read_raw(struct http_request *req, struct read_state *st,
     const struct db_stmt *stmt, const char *what)
 {
-	struct svc_error	err;
 	struct kore_buf		buf;
 	const char		*json;
 	int			r;
 
-	svc_error_init(&err);
-	r = db_exec(req, &st->call, stmt, st->params, &err);
-	if (r == DB_PENDING)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAILED) {
-		svc_respond_error(req, &err);
-		return (KORE_RESULT_OK);
-	}
+	if (!db_fetch(req, &st->call, stmt, st->params, &r))
+		return (r);
 
 	if (db_ntuples(&st->call) != 1 || db_isnull(&st->call, 0, 0)) {
 		svc_fail(req, SVC_NOT_FOUND, "no %s %s", what, st->id);

@@ -71,6 +71,15 @@ int		db_exec(struct http_request *, struct db_call *,
 void		db_done(struct db_call *);
 
 /*
+ * db_exec() for a handler that answers a failure as it comes: 1 when the
+ * rows are there; 0 when the handler must return *kr now
+ * (KORE_RESULT_RETRY while the statement runs, KORE_RESULT_OK once a
+ * failure has been answered with 503/500).
+ */
+int		db_fetch(struct http_request *, struct db_call *,
+		    const struct db_stmt *, const char **, int *);
+
+/*
  * The same for work that has no HTTP request (timers, the outbox
  * dispatcher): the call is bound to a callback instead.  DB_PENDING means
  * "wait": wake(c, arg) runs later, once, from the event loop (never from

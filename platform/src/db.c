@@ -225,6 +225,26 @@ db_run(struct db_call *c, const struct db_stmt *st, const char **values,
 	}
 }
 
+int
+db_fetch(struct http_request *req, struct db_call *c,
+    const struct db_stmt *st, const char **values, int *kr)
+{
+	struct svc_error	err;
+
+	svc_error_init(&err);
+	switch (db_exec(req, c, st, values, &err)) {
+	case DB_PENDING:
+		*kr = KORE_RESULT_RETRY;
+		return (0);
+	case DB_FAILED:
+		svc_respond_error(req, &err);
+		*kr = KORE_RESULT_OK;
+		return (0);
+	}
+
+	return (1);
+}
+
 void
 db_done(struct db_call *c)
 {
@@ -250,19 +270,12 @@ int
 db_readyz(struct http_request *req)
 {
 	struct db_call		*c;
-	struct svc_error	err;
 	struct kore_buf		buf;
 	int			r;
 
 	c = svc_app_state(req, sizeof(*c), db_call_cleanup);
-	svc_error_init(&err);
-	r = db_exec(req, c, &q_ready, NULL, &err);
-	if (r == DB_PENDING)
-		return (KORE_RESULT_RETRY);
-	if (r == DB_FAILED) {
-		svc_respond_error(req, &err);
-		return (KORE_RESULT_OK);
-	}
+	if (!db_fetch(req, c, &q_ready, NULL, &r))
+		return (r);
 	db_done(c);
 
 	kore_buf_init(&buf, 32);
