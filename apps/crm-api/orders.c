@@ -444,11 +444,8 @@ order_prepare(struct http_request *req, struct ord_state *st)
 
 	addr = json_get_object(body, "shipping_address");
 
-	if (!items_parse(json_get_array(body, "items"), &st->items, &err)) {
+	if (!items_take(req, json_get_array(body, "items"), &st->items)) {
 		json_free(body);
-		svc_error_set(&err, SVC_VALIDATION_FAILED,
-		    "each product may appear once");
-		svc_respond_error(req, &err);
 		return (0);
 	}
 

@@ -164,7 +164,6 @@ static int
 reserve_prepare(struct http_request *req, void *arg)
 {
 	struct res_state	*st = arg;
-	struct svc_error	err;
 	struct json_value	*body;
 	int			ok;
 
@@ -173,16 +172,10 @@ reserve_prepare(struct http_request *req, void *arg)
 
 	(void)kore_strlcpy(st->id, json_get_string(body, "reservation_id"),
 	    sizeof(st->id));
-	svc_error_init(&err);
-	ok = items_parse(json_get_array(body, "items"), &st->items, &err);
+	ok = items_take(req, json_get_array(body, "items"), &st->items);
 	json_free(body);
-
-	if (!ok) {
-		svc_error_set(&err, SVC_VALIDATION_FAILED,
-		    "each product may appear once");
-		svc_respond_error(req, &err);
+	if (!ok)
 		return (0);
-	}
 
 	st->params[0] = st->id;
 	st->params[1] = st->items.products;

@@ -179,7 +179,6 @@ static int
 saga_prepare(struct http_request *req, void *arg)
 {
 	struct saga_state	*st = arg;
-	struct svc_error	err;
 	struct json_value	*body;
 	const struct json_value	*dest;
 	int			ok;
@@ -197,16 +196,10 @@ saga_prepare(struct http_request *req, void *arg)
 	(void)kore_strlcpy(st->country, json_get_string(dest, "country"),
 	    sizeof(st->country));
 
-	svc_error_init(&err);
-	ok = items_parse(json_get_array(body, "items"), &st->items, &err);
+	ok = items_take(req, json_get_array(body, "items"), &st->items);
 	json_free(body);
-
-	if (!ok) {
-		svc_error_set(&err, SVC_VALIDATION_FAILED,
-		    "each product may appear once");
-		svc_respond_error(req, &err);
+	if (!ok)
 		return (0);
-	}
 
 	if (!fmt_uuid_generate(st->token, sizeof(st->token))) {
 		svc_fail(req, SVC_INTERNAL, "internal error");

@@ -26,6 +26,7 @@
 	{ "quantity", JSON_INTEGER, JSON_REQUIRED, 1, (qmax),		\
 	    NULL, NULL, NULL }
 
+struct http_request;
 struct svc_error;
 
 struct items {
@@ -43,6 +44,13 @@ struct items {
 int		items_parse(const struct json_value *, struct items *,
 		    struct svc_error *);
 void		items_free(struct items *);
+
+/*
+ * items_parse() for a handler: on a repeated product the request is
+ * answered 400 validation_failed (one detail per repeat) and 0 returned.
+ */
+int		items_take(struct http_request *, const struct json_value *,
+		    struct items *);
 
 /* The place of a product in the request, -1 when absent. */
 ssize_t		items_index(const struct items *, const char *);

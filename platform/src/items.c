@@ -58,6 +58,22 @@ items_parse(const struct json_value *array, struct items *it,
 	return (err->ndetails == 0);
 }
 
+int
+items_take(struct http_request *req, const struct json_value *array,
+    struct items *it)
+{
+	struct svc_error	err;
+
+	svc_error_init(&err);
+	if (items_parse(array, it, &err))
+		return (1);
+
+	svc_error_set(&err, SVC_VALIDATION_FAILED,
+	    "each product may appear once");
+	svc_respond_error(req, &err);
+	return (0);
+}
+
 void
 items_free(struct items *it)
 {
