@@ -41,6 +41,15 @@ ALTER ROLE inventory_service SET statement_timeout = '5s';
 ALTER ROLE crm_api SET idle_in_transaction_session_timeout = '30s';
 ALTER ROLE order_service SET idle_in_transaction_session_timeout = '30s';
 ALTER ROLE inventory_service SET idle_in_transaction_session_timeout = '30s';
+-- Every statement of the services is a key lookup with parameters, on
+-- tables without partitions or skew that a parameter value could change:
+-- one generic plan per statement and connection serves every call. The
+-- default (auto) keeps planning a statement inside the plpgsql functions
+-- anew for its parameters whenever the generic plan's estimate looks dearer
+-- (~10 % of the database's CPU in the order flow, docs/performance.md).
+ALTER ROLE crm_api SET plan_cache_mode = 'force_generic_plan';
+ALTER ROLE order_service SET plan_cache_mode = 'force_generic_plan';
+ALTER ROLE inventory_service SET plan_cache_mode = 'force_generic_plan';
 
 -- Only the service roles (and the owner) may connect; nobody but the owner
 -- may create schemas or temporary tables (no DDL for the services).

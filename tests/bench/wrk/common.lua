@@ -49,6 +49,12 @@ function bench.product()
 	return tostring(math.random(100000, 199999))
 end
 
+-- A customer among the seeded ones (bench.py: SEED_CUSTOMER_SQL).
+function bench.customer()
+	return string.format("00000000-0000-4000-8000-%012d",
+	    math.random(1, 10000))
+end
+
 local hex = "0123456789abcdef"
 local function hexdigits(n)
 	local t = {}

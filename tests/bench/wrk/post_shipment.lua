@@ -1,5 +1,6 @@
 -- POST /shipments: a new supply order id each time, one or two seeded
--- products, a destination among a few countries (every warehouse is used).
+-- products (never the same one twice: that is a 400 by the contract), a
+-- destination among a few countries (every warehouse is used).
 dofile(os.getenv("BENCH_WRK_DIR") .. "/common.lua")
 
 local dest = {
@@ -10,12 +11,17 @@ local dest = {
 
 function request()
 	local d = dest[math.random(1, #dest)]
+	local first = bench.product()
 	local items = string.format('{"product_id":"%s","quantity":%d}',
-	    bench.product(), math.random(1, 5))
+	    first, math.random(1, 5))
 	if math.random(1, 2) == 2 then
+		local second = bench.product()
+		while second == first do
+			second = bench.product()
+		end
 		items = items .. string.format(
 		    ',{"product_id":"%s","quantity":%d}',
-		    bench.product(), math.random(1, 5))
+		    second, math.random(1, 5))
 	end
 	return bench.json_request("POST", "/shipments", string.format(
 	    '{"order_id":"%s","items":[%s],"destination":' ..
