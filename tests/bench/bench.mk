@@ -8,7 +8,12 @@
 #                     harness end to end, fails on any error, no targets;
 #                     bench/results/smoke.json. Part of `make test`.
 # Both start what they need in $(BUILD)/bench on ports of their own (see
-# bench.py for BENCH_* settings) and stop it again.
+# bench.py for BENCH_* settings) and stop it again. `make bench` runs the
+# stack as `make up` does, in containers (images built from $(BUILD)'s
+# executables, its own registry); `make bench-smoke` runs the same
+# executables natively: containers would double its time in `make test`,
+# where tests/images already runs the container stack
+# (BENCH_STACK=container|native chooses; docs/performance.md).
 BENCH		:= /usr/bin/python3 tests/bench/bench.py
 
 .PHONY: bench bench-smoke

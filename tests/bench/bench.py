@@ -8,20 +8,25 @@ the same run on the same machine (docs/performance.md):
   db     pgbench -M prepared running the SQL the service runs for the case
          (pgbench/<script>), with as many clients as the service's pools.
 
-Steps: start what the cases need (stack(): native scripts or ./build.sh
-MODE=container), seed 100 000 products with one statement, measure start
-to /readyz and idle PSS, start nginx, then per round every case and its
-reference (wrk on keep-alive HTTPS connections to 127.0.0.1 only), PSS
-sampled under load; stop everything it started, print the table, write
-bench/results/latest.json (smoke: smoke.json).
+Steps: start what the cases need (stack(): the full run as `make up` does,
+in containers, through ./build.sh MODE=container: images of the current
+executables, a registry of its own, podman; the smoke run the same
+executables natively), seed 100 000 products with one statement, measure
+start to /readyz 200 (measure_ready(); in containers from container.sh's
+`podman run`, split into podman's and the service's part) and idle PSS,
+start nginx, then per round every case and its reference (wrk on
+keep-alive HTTPS connections to 127.0.0.1 only), PSS sampled under load;
+stop everything it started, print the table (with the images' sizes in
+the container stack), write bench/results/latest.json (smoke: smoke.json).
 
 A case is one file cases/NN-name.json; a case whose services are not built
 or whose pgbench script does not exist yet is reported as pending.
 
 Environment (defaults in brackets):
   BUILD [repo/build]  BIN_DIR [$BUILD/musl/bin]  BENCH_RUN [$BUILD/bench]
-  BENCH_STACK         native | container [native]
+  BENCH_STACK         container | native [full container, smoke native]
   BENCH_CONTAINER_PREFIX   container names PREFIX-NAME [crm-bench]
+  BENCH_REGISTRY      the container stack's own registry [127.0.0.1:BASE+5]
   BENCH_PORT_BASE     crm-api, order-, inventory-, logistics-service on
                       BASE..BASE+3, nginx on BASE+4 [19443]
   BENCH_NGINX_PORT    [BASE+4]      BENCH_PG_PORT [55632]
@@ -42,6 +47,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import ssl
@@ -54,6 +60,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 STACK_DIR = os.path.join(REPO, "platform", "stack")
+# podman as platform/stack/container.sh runs it.
+CONTAINERS_CONF = os.path.join(REPO, "images", "containers.conf")
 PGBIN = "/usr/lib/postgresql/15/bin"
 SERVICES = ["crm-api", "order-service", "inventory-service",
             "logistics-service"]
@@ -103,13 +111,21 @@ class Settings:
                                       os.path.join(self.build, "musl", "bin"))
         self.run = os.path.abspath(os.environ.get(
             "BENCH_RUN", os.path.join(self.build, "bench")))
-        self.stack = os.environ.get("BENCH_STACK", "native")
+        # The full run measures what `make up` runs (containers); the
+        # smoke run, part of `make test`, the same executables natively
+        # (docs/performance.md, "Container or native").
+        self.stack = os.environ.get("BENCH_STACK",
+                                    "container" if full else "native")
         self.prefix = os.environ.get("BENCH_CONTAINER_PREFIX", "crm-bench")
         if self.stack not in ("native", "container"):
             raise BenchError("BENCH_STACK must be native or container")
         base = env_num("BENCH_PORT_BASE", 19443)
         self.ports = {s: base + i for i, s in enumerate(SERVICES)}
         self.nginx_port = env_num("BENCH_NGINX_PORT", base + 4)
+        # A registry of its own (container stack): the user's (REGISTRY,
+        # 127.0.0.1:5000) is neither used nor stopped.
+        self.registry = os.environ.get("BENCH_REGISTRY",
+                                       "127.0.0.1:%d" % (base + 5))
         self.pg_port = env_num("BENCH_PG_PORT", 55632)
         self.duration = env_num("BENCH_DURATION", 10 if full else 2)
         self.warmup = env_num("BENCH_WARMUP", 2 if full else 0)
@@ -132,7 +148,9 @@ class Settings:
         """The environment of the platform/stack scripts and build.sh."""
         env = dict(os.environ, RUN=self.run, BUILD=self.build,
                    BIN_DIR=self.bin_dir, PG_PORT=str(self.pg_port),
-                   RATE_LIMIT_RATE=self.rate, RATE_LIMIT_BURST=self.burst)
+                   RATE_LIMIT_RATE=self.rate, RATE_LIMIT_BURST=self.burst,
+                   REGISTRY=self.registry, CONTAINER_PREFIX=self.prefix,
+                   MODE=self.stack)
         for s, var in zip(SERVICES, PORT_VARS):
             env[var] = str(self.ports[s])
         env.update(extra)
@@ -157,23 +175,18 @@ def script(name, *args, **kw):
 
 # --- what the bench runs on ------------------------------------------------
 
-def stack(action, names=()):
+def stack(action, names=(), env=None):
     """The one place that starts and stops what the bench measures.
     action: up (PostgreSQL, migrations, NAMES, stack.env), down (NAMES and
-    PostgreSQL), start / stop (NAMES). BENCH_STACK=native runs the static
-    executables with platform/stack/*.sh in BENCH_RUN; container goes
-    through ./build.sh with MODE=container (its up/down take every
-    service)."""
-    if S.stack == "container":
-        # Containers of their own name: a `make up` stack keeps running.
-        env = S.stack_env(MODE="container", CONTAINER_PREFIX=S.prefix)
-        if action in ("up", "down"):
-            sh([os.path.join(REPO, "build.sh"), action], env=env, timeout=900)
-        else:
-            for n in names:
-                sh([os.path.join(REPO, "build.sh"), "svc", action, n],
-                   env=env, timeout=300)
-        return
+    PostgreSQL), start / stop (NAMES). PKI, PostgreSQL and migrations are
+    the platform/stack scripts in BENCH_RUN in both modes; then
+    BENCH_STACK=native runs the static executables with service.sh, and
+    container goes through ./build.sh with MODE=container, as `make up`
+    does: images of the current executables built into $BUILD/images,
+    pushed to the bench's own registry, run as containers named
+    BENCH_CONTAINER_PREFIX-NAME. ENV: extra environment of start."""
+    container = S.stack == "container"
+    build_sh = os.path.join(REPO, "build.sh")
     if action == "up":
         script("pki.sh")
         if S.fresh:
@@ -188,25 +201,42 @@ def stack(action, names=()):
             script("postgres.sh", "destroy", check=False)
             script("postgres.sh", "start")
             script("migrate.sh")
+        if container and names:
+            # The rest of `make up`: registry, images, containers, stack.env
+            # (PKI, PostgreSQL and migrations are left as they are now).
+            sh([build_sh, "up"], env=S.stack_env(SERVICES=" ".join(names)),
+               timeout=900)
+            return
         for n in names:
             script("service.sh", "start", n)
         script("env.sh")
     elif action == "down":
+        if container and names:
+            # The bench's containers, registry and PostgreSQL (build.sh
+            # down stops what runs under RUN=BENCH_RUN only), then its
+            # tags of the images in podman's storage.
+            sh([build_sh, "down"], env=S.stack_env(SERVICES=" ".join(names)),
+               timeout=300, check=False)
+            sh(["podman", "rmi", "--ignore"]
+               + ["%s/%s:latest" % (S.registry, n) for n in names],
+               env=S.stack_env(CONTAINERS_CONF=CONTAINERS_CONF), check=False)
+            return
         for n in reversed(list(names)):
             script("service.sh", "stop", n, check=False)
         script("postgres.sh", "stop", check=False)
     else:
         for n in names:
-            script("service.sh", action, n)
+            if container:
+                sh([build_sh, "svc", action, n], env=S.stack_env(**(env or {})),
+                   timeout=300)
+            else:
+                script("service.sh", action, n)
 
 
 def master_pid(name):
     """The PID (on this host) of the service's master process, or None."""
     if S.stack == "container":
-        p = subprocess.run(["podman", "inspect", "-f", "{{.State.Pid}}",
-                            S.prefix + "-" + name], stdout=subprocess.PIPE,
-                           stderr=subprocess.DEVNULL, text=True, timeout=30)
-        pid = p.stdout.strip()
+        pid = podman_inspect(name, "{{.State.Pid}}") or ""
     else:
         try:
             with open(os.path.join(S.run, "svc", name + ".pid")) as f:
@@ -288,11 +318,21 @@ def port_open(port):
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def measure_ready(name):
-    """Milliseconds from the start of the service's master process to its
-    first /readyz 200 (polled every 2 ms), and the wall time of the whole
-    start command. The service is stopped and started again for it."""
-    stack("stop", [name])
+def podman_inspect(name, fmt):
+    """podman container inspect -f FMT of the service's container, or
+    None."""
+    p = subprocess.run(["podman", "container", "inspect", "-f", fmt,
+                        S.prefix + "-" + name],
+                       env=dict(os.environ, CONTAINERS_CONF=CONTAINERS_CONF),
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                       text=True, timeout=30)
+    return p.stdout.strip() if p.returncode == 0 else None
+
+
+def await_ready(name, starter):
+    """Runs STARTER() in a thread while polling the service's /readyz
+    every 2 ms; returns (CLOCK_REALTIME, CLOCK_BOOTTIME) of the first 200
+    and the wall time of STARTER in ms."""
     port = S.ports[name]
     ctx = tls_context()
     result = {}
@@ -300,8 +340,8 @@ def measure_ready(name):
     def start():
         t0 = time.monotonic()
         try:
-            stack("start", [name])
-        except BenchError as e:
+            starter()
+        except (BenchError, OSError, subprocess.SubprocessError) as e:
             result["error"] = str(e)
         result["command_ms"] = (time.monotonic() - t0) * 1000
 
@@ -312,7 +352,8 @@ def measure_ready(name):
     while time.monotonic() < end and "error" not in result:
         try:
             if https(port, "GET", "/readyz", timeout=0.5, ctx=ctx)[0] == 200:
-                ready_at = time.clock_gettime(time.CLOCK_BOOTTIME)
+                ready_at = (time.time(),
+                            time.clock_gettime(time.CLOCK_BOOTTIME))
                 break
         except (OSError, http.client.HTTPException):
             pass
@@ -321,10 +362,85 @@ def measure_ready(name):
     if ready_at is None:
         raise BenchError("%s: no /readyz 200 within 30 s: %s"
                          % (name, result.get("error", "")))
-    pid = master_pid(name)
-    started = proc_stat(pid)[1] / os.sysconf("SC_CLK_TCK")
-    return {"ready_ms": round((ready_at - started) * 1000, 1),
-            "start_command_ms": round(result.get("command_ms", 0), 1)}
+    return ready_at, result.get("command_ms", 0)
+
+
+def master_started(name):
+    """CLOCK_BOOTTIME (s) at which the service's master process started
+    (/proc/PID/stat, clock ticks). In a container that is the fork of
+    runc's init, which later execs the service (same PID)."""
+    return proc_stat(master_pid(name))[1] / os.sysconf("SC_CLK_TCK")
+
+
+def measure_ready(name):
+    """Start to ready of a service, in ms; it is stopped and started again
+    for it, with /readyz polled every 2 ms (await_ready()).
+    Native: ready_ms from the start of the master process to the first
+    200. Container: ready_ms from `podman start` of the service's
+    container (created by container.sh, then stopped) to the first 200:
+    the container's start, what the target is about; and run_ready_ms
+    from the `podman run` of container.sh (the time a PATH shim of podman
+    records: create and start) to the first 200, split at the container's
+    Created and StartedAt and at the master's start. start_command_ms:
+    the whole start command (container: pull, run, its health wait)."""
+    stack("stop", [name])
+    if S.stack != "container":
+        (_, ready), cmd_ms = await_ready(
+            name, lambda: stack("start", [name]))
+        return {"ready_ms": round((ready - master_started(name)) * 1000, 1),
+                "start_command_ms": round(cmd_ms, 1)}
+
+    shim = os.path.join(S.run, "podman-shim")
+    stamp = os.path.join(shim, "run-at")
+    os.makedirs(shim, exist_ok=True)
+    with open(os.path.join(shim, "podman"), "w") as f:
+        f.write('#!/bin/bash\n'
+                '# bench.py: when container.sh calls `podman run`\n'
+                '[ "$1" = run ] && printf "%%s\\n" "$EPOCHREALTIME" >"%s"\n'
+                'exec %s "$@"\n' % (stamp, shutil.which("podman")))
+        os.fchmod(f.fileno(), 0o755)
+    if os.path.exists(stamp):
+        os.unlink(stamp)
+    path = shim + os.pathsep + os.environ.get("PATH", "")
+    (ready_rt, ready_bt), cmd_ms = await_ready(
+        name, lambda: stack("start", [name], env={"PATH": path}))
+    ms = (lambda a, b: round((b - a) * 1000, 1))
+    with open(stamp) as f:
+        run_at = float(f.read())
+    created = int(podman_inspect(name, "{{.Created.UnixNano}}")) / 1e9
+    started = int(podman_inspect(name, "{{.State.StartedAt.UnixNano}}")) / 1e9
+    # The master's start on the realtime clock.
+    master = master_started(name) + (
+        time.time() - time.clock_gettime(time.CLOCK_BOOTTIME))
+    r = {"run_ready_ms": ms(run_at, ready_rt),
+         "start_command_ms": round(cmd_ms, 1),
+         "ready_split_ms": {
+             "podman_run_to_created": ms(run_at, created),
+             "created_to_master_fork": ms(created, master),
+             "master_fork_to_started": ms(master, started),
+             "started_to_ready": ms(started, ready_rt)},
+         "master_ready_ms": ms(master_started(name), ready_bt)}
+    # The same container stopped and started again: `podman start` only.
+    cname = S.prefix + "-" + name
+    env = S.stack_env(CONTAINERS_CONF=CONTAINERS_CONF)
+    sh(["podman", "stop", "--time", "10", cname], env=env, timeout=60)
+    t0 = time.time()
+    (ready_rt, _), _ = await_ready(
+        name, lambda: sh(["podman", "start", cname], env=env, timeout=60))
+    r["ready_ms"] = ms(t0, ready_rt)
+    return r
+
+
+def ready_median(samples):
+    """One start-to-ready record of several measure_ready() ones: the
+    median of every figure, and the ready_ms of each start."""
+    def merge(xs):
+        if isinstance(xs[0], dict):
+            return {k: merge([x[k] for x in xs]) for k in xs[0]}
+        return round(statistics.median(xs), 1)
+    r = merge(samples)
+    r["ready_ms_each"] = [x["ready_ms"] for x in samples]
+    return r
 
 
 # --- the HTTPS reference: nginx ----------------------------------------------------
@@ -627,19 +743,17 @@ def summarize(c):
 # --- the run -----------------------------------------------------------------------
 
 def check_tools():
-    missing = [t for t in ("wrk", "nginx") if not shutil_which(t)]
+    missing = [t for t in ("wrk", "nginx") if not shutil.which(t)]
     if not os.access(os.path.join(PGBIN, "pgbench"), os.X_OK):
         missing.append("pgbench")
+    if S.stack == "container":
+        missing += [t for t in ("podman", "buildah", "skopeo",
+                                "docker-registry") if not shutil.which(t)]
     if missing:
         raise BenchError("missing %s (./build.sh packages installs them)"
                          % ", ".join(missing))
     if os.geteuid() != 0:
         raise BenchError("must run as root (the stack scripts need it)")
-
-
-def shutil_which(t):
-    import shutil
-    return shutil.which(t)
 
 
 def admin_psql(*sql, timeout=120):
@@ -680,6 +794,29 @@ def quiesce(c, limit=60):
         time.sleep(0.2)
 
 
+def image_sizes(names):
+    """{NAME: (compressed, uncompressed) bytes} of the images the
+    container stack ran ($BUILD/images/NAME, built by `./build.sh up`
+    from this run's executables): the bytes a pull transfers (manifest,
+    config, layer: the registry's manifest lists the same blobs) and the
+    layer unpacked. images/sizes.py computes both."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "sizes", os.path.join(REPO, "images", "sizes.py"))
+    sizes = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sizes)
+    out = {}
+    for n in names:
+        d = os.path.join(S.build, "images", n)
+        try:
+            with open(os.path.join(d, "version")) as f:
+                tag = f.read().strip()
+            out[n] = sizes.image_sizes(os.path.join(d, "oci"), tag)[1:]
+        except (OSError, ValueError) as e:
+            log("%s: no image size: %s" % (n, e))
+    return out
+
+
 def binary_sizes():
     out = {}
     for n in SERVICES:
@@ -700,11 +837,14 @@ def main(mode):
     needed = [n for n in SERVICES if any(n in c["needs"] for c in active)
               or (mode == "full"
                   and os.path.exists(os.path.join(S.bin_dir, n)))]
-    busy = [p for p in [S.nginx_port, S.pg_port]
-            + [S.ports[n] for n in needed] if port_open(p)]
+    ports = [S.nginx_port, S.pg_port] + [S.ports[n] for n in needed]
+    if S.stack == "container":
+        ports.append(int(S.registry.rsplit(":", 1)[1]))
+    busy = [p for p in ports if port_open(p)]
     if busy:
         raise BenchError("ports in use: %s (another bench? set "
-                         "BENCH_PORT_BASE / BENCH_PG_PORT)" % busy)
+                         "BENCH_PORT_BASE / BENCH_PG_PORT / BENCH_REGISTRY)"
+                         % busy)
     report = {
         "mode": mode, "stack": S.stack,
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -723,7 +863,7 @@ def main(mode):
         stack("up", needed)
         seed()
         for n in needed:
-            r = measure_ready(n)
+            r = ready_median([measure_ready(n) for _ in range(S.runs)])
             time.sleep(0.3)
             r["pss_idle_kb"] = pss_kb(n)
             report["services"][n] = r
@@ -783,10 +923,12 @@ def main(mode):
                         s["pss_load_kb"] = max(s.get("pss_load_kb", 0), kb)
         report["cases"].append(row)
     sizes = binary_sizes()
+    images = image_sizes(needed) if S.stack == "container" else {}
     for n in SERVICES:
         s = report["services"].setdefault(n, {})
         s["binary_bytes"] = sizes[n]
-        s["image_bytes"] = None		# pending: images (another issue)
+        c, u = images.get(n, (None, None))
+        s["image_compressed_bytes"], s["image_unpacked_bytes"] = c, u
         if sizes[n] is None:
             s["note"] = "not built"
         elif n not in needed:
@@ -852,8 +994,8 @@ def print_report(r):
                  fmt(c["reference_rps"], ".0f"), fmt(c["ratio"], ".2f"), tgt,
                  v))
     print()
-    hdr = ("%-18s %11s %7s %16s %13s %20s"
-           % ("service", "binary MiB", "image", "ready ms (<=300)",
+    hdr = ("%-18s %10s %15s %16s %13s %20s"
+           % ("service", "binary MiB", "image MiB gz/un", "ready ms (<=300)",
               "PSS idle MiB", "PSS load MiB (<=24)"))
     print(hdr)
     print("-" * len(hdr))
@@ -868,12 +1010,34 @@ def print_report(r):
         if notes and r["mode"] == "full":
             failed = True
         mib = (lambda kb: None if kb is None else kb / 1024)
-        print("%-18s %11s %7s %16s %13s %20s  %s"
-              % (n, fmt(None if s["binary_bytes"] is None
-                        else s["binary_bytes"] / 1048576, ".2f"),
-                 "pending", fmt(ready, ".0f"), fmt(mib(s.get("pss_idle_kb")),
-                                                  ".1f"),
+        mb = (lambda b: None if b is None else b / 1048576)
+        image = "-" if s.get("image_compressed_bytes") is None else \
+            "%.2f/%.2f" % (mb(s["image_compressed_bytes"]),
+                           mb(s["image_unpacked_bytes"]))
+        print("%-18s %10s %15s %16s %13s %20s  %s"
+              % (n, fmt(mb(s["binary_bytes"]), ".2f"),
+                 image, fmt(ready, ".0f"), fmt(mib(s.get("pss_idle_kb")),
+                                               ".1f"),
                  fmt(mib(load), ".1f"), ", ".join(notes) or s.get("note", "")))
+    split = [(n, r["services"][n]) for n in SERVICES
+             if "ready_split_ms" in r["services"][n]]
+    if split:
+        print()
+        print("start to ready in a container (ms): start = `podman start` of "
+              "the created container (the target's figure), run = "
+              "container.sh's `podman run` (create and start), split")
+        print("  %-18s %6s %6s %14s %14s %13s %11s %10s %8s"
+              % ("service", "start", "run", "run->created", "created->fork",
+                 "fork->started", "started->ok", "master->ok", "command"))
+        for n, s in split:
+            x = s["ready_split_ms"]
+            print("  %-18s %6.0f %6.0f %14.0f %14.0f %13.0f %11.0f %10.0f "
+                  "%8.0f" % (n, s["ready_ms"], s["run_ready_ms"],
+                             x["podman_run_to_created"],
+                             x["created_to_master_fork"],
+                             x["master_fork_to_started"],
+                             x["started_to_ready"], s["master_ready_ms"],
+                             s["start_command_ms"]))
     if r["gaps"]:
         print()
         print("statement planning: prepared vs unnamed, what patch 0104 "

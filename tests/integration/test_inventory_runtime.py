@@ -104,6 +104,11 @@ def test_database_down_then_back(inventory):
     assert wait_for(lambda: inventory.call("GET", "/inventory/" + pid)[0]
                     == 200, timeout=15)
     assert inventory.call("GET", "/readyz", token=False)[0] == 200
+    # Once it is back, no worker answers 503 from a pooled connection that
+    # died with the old server (each call: a new connection, so both
+    # workers take some).
+    assert [inventory.call("GET", "/inventory/" + pid)[0]
+            for _ in range(16)] == [200] * 16
     assert inventory.call("GET", "/inventory/" + pid)[2]["quantity"] == 3
     metrics = inventory.raw("GET", "/metrics")[2].decode()
     assert 'db_queries_total{statement="stock_get",outcome="unavailable"}' \
