@@ -104,9 +104,8 @@ def test_database_down_then_back(inventory):
     assert wait_for(lambda: inventory.call("GET", "/inventory/" + pid)[0]
                     == 200, timeout=15)
     assert inventory.call("GET", "/readyz", token=False)[0] == 200
-    # Once it is back, no worker answers 503 from a pooled connection that
-    # died with the old server (each call: a new connection, so both
-    # workers take some).
+    # Once it is back, no request is answered 503 from a pooled connection
+    # that died with the old server.
     assert [inventory.call("GET", "/inventory/" + pid)[0]
             for _ in range(16)] == [200] * 16
     assert inventory.call("GET", "/inventory/" + pid)[2]["quantity"] == 3
