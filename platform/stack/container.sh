@@ -36,7 +36,7 @@
 #                                     0400 root: read by the master at start
 # Log: RUNDIR/logs/NAME.log (podman's k8s-file format; `podman logs`).
 # Environment: CTR_CAPS (the list above), CTR_MEMORY (256m), CTR_PIDS (64),
-# CTR_NOFILE (8192),
+# CTR_CPU_SHARES (1024 x the conf's workers), CTR_NOFILE (8192),
 # CTR_NPROC (512), and the port variables of platform/stack/lib.sh.
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -96,7 +96,7 @@ healthy() {
 }
 
 start() {
-	local e=/etc/crm args=() f old
+	local e=/etc/crm args=() f old workers
 	if ! podman pull --quiet --tls-verify=false "$image" >/dev/null 2>&1; then
 		podman image exists "$image" ||
 		    die "cannot pull $image (registry.sh start; ./build.sh images)"
@@ -110,6 +110,15 @@ start() {
 	[ -s "$RUN/pki/$name.pem" ] || die "no $RUN/pki/$name.pem (pki.sh)"
 	layout
 	args+=(-v "$dir/$name.conf:$e/$name.conf:ro")
+	# CPU weight: a container is one scheduling group, and a group's
+	# default weight (1024) is that of ONE process outside it. The service
+	# keeps `workers` processes busy, so it weighs 1024 per worker, as
+	# the same service run natively would (docs/performance.md).
+	workers=$(awk '$1 == "workers" { print $2 }' "$dir/$name.conf")
+	case $workers in
+	''|*[!0-9]*) workers=$(nproc) ;;	# Kore's default: one per CPU
+	esac
+	args+=(--cpu-shares "${CTR_CPU_SHARES:-$((1024 * workers))}")
 	for f in cert key ca; do
 		args+=(-v "$dir/tls/$f.pem:$e/tls/$f.pem:ro")
 	done

@@ -429,6 +429,8 @@ def test_container_sandbox(inventory):
     assert hc["ReadonlyRootfs"] is True
     assert hc["Memory"] > 0 and hc["PidsLimit"] > 0
     assert hc["NetworkMode"] == "host"
+    # One CPU weight per worker (conf: workers 2), as natively.
+    assert hc["CpuShares"] == 2048
     assert info["OCIRuntime"] == "runc"     # images/containers.conf
     # The private key is readable by the key manager alone.
     key = [m for m in info["Mounts"]
