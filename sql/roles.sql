@@ -41,8 +41,9 @@ ALTER ROLE inventory_service SET statement_timeout = '5s';
 ALTER ROLE crm_api SET idle_in_transaction_session_timeout = '30s';
 ALTER ROLE order_service SET idle_in_transaction_session_timeout = '30s';
 ALTER ROLE inventory_service SET idle_in_transaction_session_timeout = '30s';
--- Every statement of the services is a key lookup with parameters, on
--- tables without partitions or skew that a parameter value could change:
+-- Every statement of the services looks rows up by key or by index with
+-- parameters, on tables without partitions or a skew that a parameter
+-- value could change:
 -- one generic plan per statement and connection serves every call. The
 -- default (auto) keeps planning a statement inside the plpgsql functions
 -- anew for its parameters whenever the generic plan's estimate looks dearer
