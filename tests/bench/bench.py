@@ -594,14 +594,20 @@ def secret(name):
         return f.read().strip()
 
 
-def pgbench(sql, clients, duration, role, protocol="prepared"):
+def pg_env(role):
+    """libpq's environment for ROLE on the bench's cluster (TLS, verified
+    against the stack's CA). The password by environment: never on a
+    command line."""
     user, password = db_role(role)
-    # The password by environment: never on a command line.
-    env = dict(os.environ, PGHOST="127.0.0.1", PGPORT=str(S.pg_port),
-               PGDATABASE="crm_supply_db", PGUSER=user, PGPASSWORD=password,
-               PGSSLMODE="verify-full",
-               PGSSLROOTCERT=os.path.join(S.run, "pki", "ca.pem"),
-               PGCONNECT_TIMEOUT="10")
+    return dict(os.environ, PGHOST="127.0.0.1", PGPORT=str(S.pg_port),
+                PGDATABASE="crm_supply_db", PGUSER=user, PGPASSWORD=password,
+                PGSSLMODE="verify-full",
+                PGSSLROOTCERT=os.path.join(S.run, "pki", "ca.pem"),
+                PGCONNECT_TIMEOUT="10")
+
+
+def pgbench(sql, clients, duration, role, protocol="prepared"):
+    env = pg_env(role)
     if role == "admin":
         # The service roles' planner setting (sql/roles.sql), which the
         # admin role does not have: the reference runs the services' SQL as
@@ -758,10 +764,7 @@ def check_tools():
 
 def admin_psql(*sql, timeout=120):
     """Run SQL as the database owner; returns psql's unaligned output."""
-    env = dict(os.environ, PGHOST="127.0.0.1", PGPORT=str(S.pg_port),
-               PGDATABASE="crm_supply_db", PGUSER="crm_admin",
-               PGPASSWORD=secret("db_admin"), PGSSLMODE="verify-full",
-               PGSSLROOTCERT=os.path.join(S.run, "pki", "ca.pem"))
+    env = pg_env("admin")
     cmd = [os.path.join(PGBIN, "psql"), "-X", "-q", "-A", "-t",
            "-v", "ON_ERROR_STOP=1"]
     for q in sql:
