@@ -30,6 +30,7 @@
 #include "svc.h"
 #include "svc_log.h"
 #include "svc_int.h"
+#include "tlsmem.h"
 
 static char	svc_token[AUTH_SECRET_MAX];
 
@@ -59,6 +60,11 @@ kore_parent_configure(int argc, char **argv)
 	(void)argv;
 
 	svc_log_init(svc_app.name, SVC_LOG_INFO);
+
+	if (!tlsmem_installed()) {
+		svc_log(SVC_LOG_WARN, NULL, "TLS record buffers are not "
+		    "reused: OpenSSL allocated before tlsmem was installed");
+	}
 
 	rate = env_u32("RATE_LIMIT_RATE", svc_app.default_rate);
 	burst = env_u32("RATE_LIMIT_BURST", svc_app.default_burst);
