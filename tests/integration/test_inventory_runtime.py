@@ -125,10 +125,16 @@ def test_rate_limit_is_per_instance_and_configurable(inventory):
         def hit(_):
             return client.call("GET", "/inventory/" + new_product())
 
+        t0 = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(max_workers=10) as pool:
             results = list(pool.map(hit, range(40)))
+        elapsed = time.monotonic() - t0
         limited = [r for r in results if r[0] == 429]
-        assert 20 <= len(limited) <= 35, [r[0] for r in results]
+        # The bucket lets through its burst (10) and 5/s while the 40
+        # requests run: on a slow moment of the machine fewer are limited.
+        allowed = 10 + 5 * elapsed
+        assert max(1, 40 - allowed - 2) <= len(limited) <= 35, \
+            (elapsed, [r[0] for r in results])
         status, hdrs, doc = limited[0]
         assert_error(status, hdrs, doc, 429, "rate_limited")
         assert int(hdrs["retry-after"]) >= 1
