@@ -1,7 +1,7 @@
 /*
  * svc_log.h - JSON log lines on stdout, whole lines per write(2) so lines
- * from several workers never interleave (in a worker the request lines of
- * one event loop iteration share one write: svc_log_batch).  Fields:
+ * from several workers never interleave (in a worker request lines share
+ * writes: svc_log_batch).  Fields:
  * time (RFC 3339 UTC with milliseconds), level, service, worker,
  * request_id and, for the one line per request, method, route, status,
  * duration_ms.  Never a secret, a body or a token.
@@ -24,13 +24,17 @@ void	svc_log_set_worker(int);
 void	svc_log_set_fd(int);
 
 /*
- * In a worker: batch the request lines, written by svc_log_flush() at the
- * end of every event loop iteration (svc.c sets kore_worker_loop_hook),
- * at exit and on a fatal signal; svc_log() events flush and go out at
- * once.  Without it (parent, tests) every line is written at once.
+ * In a worker: batch the request lines, written by svc_log_flush() when
+ * the batch is full (PIPE_BUF), at the latest SVC_LOG_BATCH_MS after its
+ * first line (svc.c's timer), at exit and on a fatal signal; svc_log()
+ * events flush and go out at once.  Without it (parent, tests) every line
+ * is written at once.  svc_log_pending(): lines wait in the batch.
  */
+#define SVC_LOG_BATCH_MS	10
+
 void	svc_log_batch(void);
 void	svc_log_flush(void);
+int	svc_log_pending(void);
 
 /* One event line; request_id may be NULL. */
 void	svc_log(int, const char *, const char *, ...)

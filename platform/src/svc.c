@@ -42,9 +42,14 @@ static char	svc_token[AUTH_SECRET_MAX];
 static u_int8_t	reqid_pool[256];
 static size_t	reqid_left;
 
+/* The timer that writes a worker's pending request lines (svc_log.h). */
+static struct kore_timer	*log_timer;
+
 static void	svc_req_onfree(struct http_request *);
 static u_int32_t	env_u32(const char *, u_int32_t);
 static void	load_secret(const char *, char *, size_t, int);
+static void	svc_log_loop(void);
+static void	svc_log_due(void *, u_int64_t);
 
 /*
  * Parent, before the workers fork (and before any chroot): read the
@@ -109,12 +114,36 @@ kore_worker_configure(void)
 	/* Never the parent's bytes (it has none, but a fork copies them). */
 	reqid_left = 0;
 
-	/* Request log lines: one write per event loop iteration. */
+	/* Request log lines: one write per batch (svc_log_loop). */
 	svc_log_batch();
-	kore_worker_loop_hook = svc_log_flush;
+	kore_worker_loop_hook = svc_log_loop;
 
 	if (svc_app.worker_init != NULL)
 		svc_app.worker_init();
+}
+
+/*
+ * End of every event loop iteration: lines wait in the batch, so make sure
+ * the worker wakes to write them within SVC_LOG_BATCH_MS, even when it has
+ * nothing else to do.
+ */
+static void
+svc_log_loop(void)
+{
+	if (log_timer == NULL && svc_log_pending()) {
+		log_timer = kore_timer_add(svc_log_due, SVC_LOG_BATCH_MS, NULL,
+		    KORE_TIMER_ONESHOT);
+	}
+}
+
+static void
+svc_log_due(void *arg, u_int64_t now)
+{
+	(void)arg;
+	(void)now;
+
+	log_timer = NULL;		/* Kore frees the oneshot timer */
+	svc_log_flush();
 }
 
 static u_int32_t

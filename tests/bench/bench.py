@@ -188,6 +188,13 @@ def stack(action, names=(), env=None):
     container = S.stack == "container"
     build_sh = os.path.join(REPO, "build.sh")
     if action == "up":
+        # The services' logs of earlier runs (a full run writes GBs of
+        # request lines): BENCH_RUN is the bench's own.
+        for n in SERVICES:
+            try:
+                os.unlink(os.path.join(S.run, "logs", n + ".log"))
+            except FileNotFoundError:
+                pass
         script("pki.sh")
         if S.fresh:
             script("postgres.sh", "destroy", check=False)

@@ -132,9 +132,11 @@ def test_full_saga_confirmed_once(svc, inventory, logistics):
     # The repeat changed nothing: no further event.
     assert len(evs) == 4
     # The request id travelled downstream: both services logged it.
+    # (Request lines are written in batches, within 10 ms.)
     for name in ("inventory-service", "logistics-service"):
-        with open(os.path.join(RUN, "logs", name + ".log")) as f:
-            assert '"request_id":"%s"' % rid in f.read(), name
+        path = os.path.join(RUN, "logs", name + ".log")
+        assert wait_for(lambda: '"request_id":"%s"' % rid in
+                        open(path).read(), timeout=5), name
 
 
 def test_insufficient_stock_rejected(svc, inventory):

@@ -163,10 +163,12 @@ emit_batched(void)
 	svc_log_init("svc", SVC_LOG_INFO);
 	svc_log_batch();
 
+	ck_assert(!svc_log_pending());
 	svc_log_request("b1", "GET", "/x", 200, 1.0);
 	svc_log_request("b2", "GET", "/x", 200, 1.0);
 
 	/* Held back: nothing on the pipe yet. */
+	ck_assert(svc_log_pending());
 	fd = unit_log_fd;
 	ck_assert_int_eq(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
 	n = (int)read(fd, buf, sizeof(buf));
@@ -174,8 +176,11 @@ emit_batched(void)
 
 	/* An event line goes out at once, after the pending lines. */
 	svc_log(SVC_LOG_WARN, "e1", "event");
+	ck_assert(!svc_log_pending());
 	svc_log_request("b3", "GET", "/x", 200, 1.0);
+	ck_assert(svc_log_pending());
 	svc_log_flush();
+	ck_assert(!svc_log_pending());
 }
 
 START_TEST(batched_lines)
@@ -194,6 +199,44 @@ START_TEST(batched_lines)
 }
 END_TEST
 
+static void
+emit_full(void)
+{
+	int		i, n;
+	char		c;
+
+	svc_log_init("svc", SVC_LOG_INFO);
+	svc_log_batch();
+
+	/* ~200 bytes each: more than one batch (PIPE_BUF) holds. */
+	for (i = 0; i < 40; i++)
+		svc_log_request("full", "GET", "/x", 200, 1.0);
+
+	/* The full batches went out without a flush; the rest waits. */
+	ck_assert(svc_log_pending());
+	ck_assert_int_eq(fcntl(unit_log_fd, F_SETFL, O_NONBLOCK), 0);
+	n = (int)read(unit_log_fd, &c, 1);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(c, '{');
+	svc_log_flush();
+}
+
+START_TEST(full_batch_written)
+{
+	const char	*out;
+	int		count;
+
+	out = capture(emit_full);
+
+	/* The first byte was read above; every line after it is whole. */
+	count = 1;
+	for (out = strchr(out, '\n'); out != NULL && out[1] != '\0';
+	    out = strchr(out + 1, '\n'))
+		count++;
+	ck_assert_int_eq(count, 40);
+}
+END_TEST
+
 static Suite *
 log_suite(void)
 {
@@ -205,6 +248,7 @@ log_suite(void)
 	tcase_add_test(tc, request_line);
 	tcase_add_test(tc, event_lines);
 	tcase_add_test(tc, batched_lines);
+	tcase_add_test(tc, full_batch_written);
 	suite_add_tcase(s, tc);
 
 	return (s);
