@@ -583,6 +583,10 @@ def wrk(port, path, lua, conns, duration, token, extra_env=None,
         "max_ms": round(w["max_us"] / 1000, 3),
         "non2xx": non2xx,
         "socket_errors": w["connect"] + w["read"] + w["write"] + w["timeout"],
+        # wrk counts a reply it cannot parse as a read error too.
+        "socket_error_kinds": {k: w[k] for k in
+                               ("connect", "read", "write", "timeout")
+                               if w[k]},
         "errors": non2xx + w["connect"] + w["read"] + w["write"]
         + w["timeout"],
         "pss_kb": pss,
@@ -731,6 +735,12 @@ def summarize(c):
         "errors": sum(r["errors"] for r in runs),
         "non2xx": sum(r["non2xx"] for r in runs),
         "socket_errors": sum(r["socket_errors"] for r in runs),
+        "socket_error_kinds": {k: sum(r["socket_error_kinds"].get(k, 0)
+                                      for r in runs)
+                               for k in ("connect", "read", "write",
+                                         "timeout")
+                               if any(k in r["socket_error_kinds"]
+                                      for r in runs)},
         "reference_rps": median([f["rps"] for f in refs]),
         "reference_errors": sum(f["errors"] for f in refs),
         # Per round (case and reference back to back), then the median.
@@ -993,8 +1003,10 @@ def print_report(r):
         if c["verdict"] in ("FAIL", "MISS"):
             failed = True
         if c["errors"]:
-            v += " (%d non-2xx, %d socket errors)" % (c["non2xx"],
-                                                      c["socket_errors"])
+            v += " (%d non-2xx, %d socket errors%s)" % (
+                c["non2xx"], c["socket_errors"],
+                "".join(", %s %d" % kv
+                        for kv in c["socket_error_kinds"].items()))
         if c["reference_errors"]:
             v += " (reference: %d errors)" % c["reference_errors"]
         print("%-22s %5d %9s %8s %8s %8s %6d  %-28s %9s %6s %7s  %s"
