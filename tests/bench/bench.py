@@ -63,6 +63,9 @@ STACK_DIR = os.path.join(REPO, "platform", "stack")
 # podman as platform/stack/container.sh runs it.
 CONTAINERS_CONF = os.path.join(REPO, "images", "containers.conf")
 PGBIN = "/usr/lib/postgresql/15/bin"
+# wrk's socket errors, as its BENCH_JSON line names them.
+SOCKET_ERROR_KINDS = ("connect", "read", "write", "timeout")
+
 SERVICES = ["crm-api", "order-service", "inventory-service",
             "logistics-service"]
 PORT_VARS = ["CRM_API_PORT", "ORDER_SERVICE_PORT", "INVENTORY_SERVICE_PORT",
@@ -574,6 +577,8 @@ def wrk(port, path, lua, conns, duration, token, extra_env=None,
         if service \
         else w["status"]
     secs = w["duration_us"] / 1e6
+    # wrk counts a reply it cannot parse as a read error too.
+    kinds = {k: w[k] for k in SOCKET_ERROR_KINDS if w[k]}
     return {
         "rps": round(w["requests"] / secs, 1) if secs > 0 else 0.0,
         "requests": w["requests"],
@@ -582,13 +587,9 @@ def wrk(port, path, lua, conns, duration, token, extra_env=None,
         "p999_ms": round(w["p999_us"] / 1000, 3),
         "max_ms": round(w["max_us"] / 1000, 3),
         "non2xx": non2xx,
-        "socket_errors": w["connect"] + w["read"] + w["write"] + w["timeout"],
-        # wrk counts a reply it cannot parse as a read error too.
-        "socket_error_kinds": {k: w[k] for k in
-                               ("connect", "read", "write", "timeout")
-                               if w[k]},
-        "errors": non2xx + w["connect"] + w["read"] + w["write"]
-        + w["timeout"],
+        "socket_errors": sum(kinds.values()),
+        "socket_error_kinds": kinds,
+        "errors": non2xx + sum(kinds.values()),
         "pss_kb": pss,
     }
 
@@ -735,12 +736,10 @@ def summarize(c):
         "errors": sum(r["errors"] for r in runs),
         "non2xx": sum(r["non2xx"] for r in runs),
         "socket_errors": sum(r["socket_errors"] for r in runs),
-        "socket_error_kinds": {k: sum(r["socket_error_kinds"].get(k, 0)
-                                      for r in runs)
-                               for k in ("connect", "read", "write",
-                                         "timeout")
-                               if any(k in r["socket_error_kinds"]
-                                      for r in runs)},
+        "socket_error_kinds": {k: n for k, n in
+                               ((k, sum(r["socket_error_kinds"].get(k, 0)
+                                        for r in runs))
+                                for k in SOCKET_ERROR_KINDS) if n},
         "reference_rps": median([f["rps"] for f in refs]),
         "reference_errors": sum(f["errors"] for f in refs),
         # Per round (case and reference back to back), then the median.
