@@ -26,6 +26,13 @@
 
 KORE_PATCHES	:= $(sort $(wildcard platform/kore/patches/*.patch))
 
+# The list of patches as a file that changes only when the list does: a
+# patch removed (or renamed) re-patches the trees too, which the patches'
+# own times cannot tell make.
+KORE_PATCH_LIST	:= $(BUILD)/kore-patches.list
+$(shell mkdir -p $(BUILD) && { echo '$(KORE_PATCHES)' | \
+    cmp -s - $(KORE_PATCH_LIST) || echo '$(KORE_PATCHES)' > $(KORE_PATCH_LIST); })
+
 # Only what the services use: no python, acme, tasks, jsonrpc, cli.
 KORE_UNITS	:= kore buf config connection domain filemap fileref json mem \
 		   msg module net pool runtime timer utils worker keymgr auth \
@@ -101,10 +108,11 @@ endef
 
 SYSROOT_STAMP	?= $(SYSROOT)/.done
 
-$(KORE_MUSL_TREE): $(KORE_PATCHES) platform/kore/kore.mk $(SYSROOT_STAMP)
+$(KORE_MUSL_TREE): $(KORE_PATCHES) $(KORE_PATCH_LIST) platform/kore/kore.mk \
+		   $(SYSROOT_STAMP)
 	$(call kore_prepare,$(KORE_MUSL_ORIG),$(KORE_MUSL_DIR))
 
-$(KORE_HOST_TREE): $(KORE_PATCHES) platform/kore/kore.mk
+$(KORE_HOST_TREE): $(KORE_PATCHES) $(KORE_PATCH_LIST) platform/kore/kore.mk
 	$(call kore_prepare,$(KORE_HOST_ORIG),$(KORE_HOST_DIR))
 
 $(KORE_KINC):

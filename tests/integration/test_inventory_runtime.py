@@ -3,6 +3,7 @@ limiting, PostgreSQL going away and coming back, a crash of the master."""
 
 import concurrent.futures
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -113,6 +114,50 @@ def test_database_down_then_back(inventory):
     assert 'db_queries_total{statement="stock_get",outcome="unavailable"}' \
         in metrics
     assert "db_pool_connections_in_use" in metrics
+
+
+def test_database_not_answering_stalls_nothing_else(inventory):
+    """A postmaster that takes no connection (stopped, as a hung or
+    unreachable server) fails the requests that need a new pool connection
+    after connect_timeout (2 s) with 503, while everything else on the same
+    workers is answered at once: the connection is made in the event loop
+    (Kore patch 0113), not in a blocking PQconnectdb()."""
+    pid = new_product()
+    assert inventory.call("PUT", "/inventory/" + pid, {"quantity": 2})[0] \
+        == 201
+    # A fresh instance: its pool is empty, so every query must connect.
+    stop_service("inventory-service")
+    start_service("inventory-service")
+    client = Client(PORT, secret("service_token"))
+    with open(os.path.join(RUN, "pg", "data", "postmaster.pid")) as f:
+        postmaster = int(f.readline())
+
+    def timed(path, token=True):
+        t0 = time.monotonic()
+        r = client.call("GET", path, token=token, timeout=10)
+        return r, time.monotonic() - t0
+
+    os.kill(postmaster, signal.SIGSTOP)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            waiting = [pool.submit(timed, "/inventory/" + pid)
+                       for _ in range(4)]
+            time.sleep(0.3)
+            # New connections: both workers answer them, each with
+            # queries of its own waiting for the database.
+            health = [timed("/healthz", token=False) for _ in range(10)]
+            answers = [f.result() for f in waiting]
+    finally:
+        os.kill(postmaster, signal.SIGCONT)
+    assert [r[0] for r, _ in health] == [200] * 10
+    assert max(t for _, t in health) < 1.0, health
+    for (status, hdrs, doc), took in answers:
+        assert_error(status, hdrs, doc, 503, "unavailable")
+        assert 1.5 <= took < 4.0, took
+    # Once the server runs again, the same instance connects.
+    assert wait_for(lambda: inventory.call("GET", "/inventory/" + pid)[0]
+                    == 200, timeout=15)
+    assert inventory.call("GET", "/inventory/" + pid)[2]["quantity"] == 2
 
 
 def test_rate_limit_is_per_instance_and_configurable(inventory):
