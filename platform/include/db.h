@@ -17,8 +17,10 @@
  *				sslrootcert=/etc/crm/tls/ca.pem"
  *	DB_PASSWORD_FILE	file holding the role's password
  * Bounds (Kore config): pgsql_conn_max (pool per worker), pgsql_queue_limit
- * (requests waiting for a connection; beyond it: 503).  Deadline: the
- * server-side statement_timeout and connect_timeout set below.
+ * (requests waiting for a connection; beyond it: 503).  Deadlines: the
+ * server-side statement_timeout and connect_timeout (db.c), and each
+ * call's own (DB_CALL_DEADLINE_MS, for a server that answers nothing at
+ * all): then 503, within the contract's 3 s for a request.
  */
 
 #ifndef __H_DB_H
@@ -54,6 +56,8 @@ struct db_call {
 	int			state;
 	int			held;		/* counted as in use */
 	int			queued;		/* counted as waiting */
+	struct kore_timer	*deadline;	/* db_expire() pending */
+	int			expired;	/* no answer by the deadline */
 
 	/* Callback-bound calls only (db_exec_cb()). */
 	void			(*wake)(struct db_call *, void *);

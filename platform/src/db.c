@@ -37,6 +37,18 @@
 				" -c lock_timeout=1000" \
 				" -c idle_in_transaction_session_timeout=5000'"
 
+/*
+ * A call's own deadline, for a server that answers nothing at all (every
+ * process stopped, a network that drops everything): statement_timeout
+ * needs a server that runs, and Kore's pgsql layer has no deadline but
+ * the connect timer of patch 0113.  A request's calls also end by
+ * DB_REQUEST_DEADLINE_MS after it arrived (its 503 then leaves within the
+ * contract's 3 s), though each gets at least DB_CALL_MIN_MS.
+ */
+#define DB_CALL_DEADLINE_MS	2500
+#define DB_REQUEST_DEADLINE_MS	2800
+#define DB_CALL_MIN_MS		200
+
 #define DB_CALL_INIT		0
 #define DB_CALL_SETUP		1
 #define DB_CALL_RUNNING		2
@@ -47,6 +59,8 @@ static int	db_run(struct db_call *, const struct db_stmt *,
 static void	db_callback(struct kore_pgsql *, void *);
 static void	db_wake(void *, u_int64_t);
 static int	db_fail(struct db_call *, struct svc_error *);
+static void	db_arm(struct db_call *, struct http_request *);
+static void	db_expire(void *, u_int64_t);
 static void	db_call_cleanup(void *);
 static void	db_count(const struct db_call *, const char *);
 static void	db_hold(struct db_call *, int);
@@ -105,7 +119,11 @@ db_exec(struct http_request *req, struct db_call *c,
 		kore_pgsql_bind_request(&c->pgsql, req);
 		c->stmt = st;
 		c->state = DB_CALL_SETUP;
+		db_arm(c, req);
 	}
+
+	if (c->expired)
+		return (db_fail(c, err));
 
 	return (db_run(c, st, values, err));
 }
@@ -123,7 +141,11 @@ db_exec_cb(struct db_call *c, const struct db_stmt *st, const char **values,
 		c->wake_arg = arg;
 		c->stmt = st;
 		c->state = DB_CALL_SETUP;
+		db_arm(c, NULL);
 	}
+
+	if (c->expired)
+		return (db_fail(c, err));
 
 	/* Queued for a connection and not yet woken: keep waiting. */
 	if (c->state == DB_CALL_SETUP && c->queued)
@@ -151,6 +173,49 @@ db_callback(struct kore_pgsql *pgsql, void *arg)
 	if (c->in_exec || c->wake_timer != NULL || c->wake == NULL)
 		return;
 	c->wake_timer = kore_timer_add(db_wake, 0, c, KORE_TIMER_ONESHOT);
+}
+
+static void
+db_arm(struct db_call *c, struct http_request *req)
+{
+	struct svc_req	*sr;
+	u_int64_t	now, ms, cap;
+
+	now = kore_time_ms();
+	ms = DB_CALL_DEADLINE_MS;
+	if (req != NULL && (sr = svc_req(req)) != NULL) {
+		cap = (u_int64_t)sr->start.tv_sec * 1000 +
+		    (u_int64_t)sr->start.tv_nsec / 1000000 +
+		    DB_REQUEST_DEADLINE_MS;
+		if (cap < now + ms)
+			ms = cap > now + DB_CALL_MIN_MS ? cap - now : DB_CALL_MIN_MS;
+	}
+
+	c->expired = 0;
+	c->deadline = kore_timer_add(db_expire, ms, c, KORE_TIMER_ONESHOT);
+}
+
+/*
+ * The call's deadline passed while it waited for a connection or an
+ * answer: its owner is woken and fails it (503); giving the query up then
+ * closes its connection without waiting for the server (Kore patch 0114).
+ */
+static void
+db_expire(void *arg, u_int64_t now)
+{
+	struct db_call	*c = arg;
+
+	(void)now;
+
+	c->deadline = NULL;		/* Kore frees the oneshot timer */
+	if (c->state != DB_CALL_SETUP && c->state != DB_CALL_RUNNING)
+		return;
+
+	c->expired = 1;
+	if (c->pgsql.req != NULL)
+		http_request_wakeup(c->pgsql.req);
+	else
+		db_callback(&c->pgsql, c);
 }
 
 static void
@@ -258,6 +323,11 @@ db_done(struct db_call *c)
 		kore_timer_remove(c->wake_timer);
 		c->wake_timer = NULL;
 	}
+	if (c->deadline != NULL) {
+		kore_timer_remove(c->deadline);
+		c->deadline = NULL;
+	}
+	c->expired = 0;
 	if (c->result != NULL) {
 		PQclear(c->result);
 		c->result = NULL;
@@ -320,10 +390,13 @@ db_isnull(const struct db_call *c, int row, int col)
 static int
 db_fail(struct db_call *c, struct svc_error *err)
 {
-	const char	*state;
+	const char	*state, *why;
 
 	state = NULL;
-	if (c->pgsql.result != NULL)
+	why = c->pgsql.error != NULL ? c->pgsql.error : "unknown";
+	if (c->expired)
+		why = "no answer by the call's deadline";
+	else if (c->pgsql.result != NULL)
 		state = PQresultErrorField(c->pgsql.result, PG_DIAG_SQLSTATE);
 
 	if (state == NULL || !strncmp(state, "08", 2) ||
@@ -341,8 +414,7 @@ db_fail(struct db_call *c, struct svc_error *err)
 
 	kore_log(LOG_WARNING, "db %s failed (%s): %s",
 	    c->stmt != NULL ? c->stmt->name : "?",
-	    state != NULL ? state : "no sqlstate",
-	    c->pgsql.error != NULL ? c->pgsql.error : "unknown");
+	    state != NULL ? state : "no sqlstate", why);
 
 	db_done(c);
 	return (DB_FAILED);

@@ -160,6 +160,70 @@ def test_database_not_answering_stalls_nothing_else(inventory):
     assert inventory.call("GET", "/inventory/" + pid)[2]["quantity"] == 2
 
 
+def postgres_processes():
+    with open(os.path.join(RUN, "pg", "data", "postmaster.pid")) as f:
+        postmaster = int(f.readline())
+    children = subprocess.run(["pgrep", "-P", str(postmaster)],
+                              stdout=subprocess.PIPE, text=True).stdout
+    return [postmaster] + [int(p) for p in children.split()]
+
+
+def test_database_frozen_answers_503_in_time(inventory):
+    """Every PostgreSQL process stopped (a hung server: it neither answers
+    nor closes): requests on pooled connections and on new ones get 503
+    within the contract's 3 s (db.c's call deadline, Kore patch 0113's
+    connect timer), a client that gives up does not block its worker
+    (patch 0114: no PQcancel()), and the service recovers on its own."""
+    pid = new_product()
+    assert inventory.call("PUT", "/inventory/" + pid, {"quantity": 4})[0] \
+        == 201
+    client = Client(PORT, secret("service_token"))
+    # Pooled connections on both workers.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        assert set(pool.map(
+            lambda _: client.call("GET", "/inventory/" + pid)[0],
+            range(32))) == {200}
+
+    def timed(path, token=True, timeout=10):
+        t0 = time.monotonic()
+        try:
+            r = client.call("GET", path, token=token, timeout=timeout)
+        except (socket.timeout, TimeoutError):
+            r = None
+        return r, time.monotonic() - t0
+
+    frozen = postgres_processes()
+    for p in frozen:
+        os.kill(p, signal.SIGSTOP)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
+            waiting = [pool.submit(timed, "/inventory/" + pid)
+                       for _ in range(6)]
+            # Clients that give up long before the deadline.
+            gave_up = [pool.submit(timed, "/inventory/" + pid, True, 0.3)
+                       for _ in range(2)]
+            time.sleep(0.8)
+            health = [timed("/healthz", token=False) for _ in range(10)]
+            answers = [f.result() for f in waiting]
+            assert [f.result()[0] for f in gave_up] == [None, None]
+        after = [timed("/healthz", token=False) for _ in range(10)]
+    finally:
+        for p in frozen:
+            os.kill(p, signal.SIGCONT)
+    for r, took in health + after:
+        assert r is not None and r[0] == 200 and took < 1.0, (r, took)
+    for r, took in answers:
+        assert r is not None, "no answer in %.1f s" % took
+        status, hdrs, doc = r
+        assert_error(status, hdrs, doc, 503, "unavailable")
+        assert int(hdrs["retry-after"]) >= 1
+        assert 1.5 <= took < 3.0, took
+    assert wait_for(lambda: inventory.call("GET", "/inventory/" + pid)[0]
+                    == 200, timeout=15)
+    assert [inventory.call("GET", "/inventory/" + pid)[0]
+            for _ in range(16)] == [200] * 16
+
+
 def test_rate_limit_is_per_instance_and_configurable(inventory):
     stop_service("inventory-service")
     start_service("inventory-service", RATE_LIMIT_RATE="5",
