@@ -1,6 +1,7 @@
 """logistics-service against CONTRACT §6: deterministic planning, the
 contract's errors, and GET /shipments/:id through order-service."""
 
+import concurrent.futures
 import os
 import time
 import uuid
@@ -211,8 +212,6 @@ def test_bursts_right_after_a_start_are_all_answered(logistics):
     answered. A request that came in with the client's last handshake
     message once stayed in OpenSSL's read-ahead buffer for ever (Kore
     patch 0115; about one burst in twenty to forty hung one)."""
-    import concurrent.futures
-
     def one(_):
         t0 = time.monotonic()
         try:
