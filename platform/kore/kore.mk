@@ -5,8 +5,10 @@
 #       from the pinned .deb's tree in $(SYSROOT)/src/kore; kore.c's main()
 #       is the service's main.
 #   $(KORE_HOST_LIB) = $(BUILD)/host/libkore.a  unit tests only: glibc,
-#       ASan+UBSan, system -dev headers, tree from /usr/share/kore (the same
-#       package, byte-identical); main() renamed kore_main.
+#       ASan+UBSan, system -dev headers, the same pinned tree; main()
+#       renamed kore_main.
+# Both come from the pinned .deb that the deps build fetches, verifies and
+# unpacks into the sysroot: nothing is read from an installed package.
 #
 # The unpacked tree is never edited by hand: it is copied to
 # $(BUILD)/<variant>/kore-src and platform/kore/patches/*.patch are applied
@@ -38,8 +40,7 @@ KORE_UNITS	:= kore buf config connection domain filemap fileref json mem \
 		   msg module net pool runtime timer utils worker keymgr auth \
 		   accesslog http validator websocket pgsql curl linux seccomp
 
-KORE_HOST_ORIG	:= /usr/share/kore
-KORE_MUSL_ORIG	:= $(SYSROOT)/src/kore
+KORE_ORIG	:= $(SYSROOT)/src/kore
 
 KORE_MUSL_DIR	:= $(BUILD)/musl/kore-src
 KORE_HOST_DIR	:= $(BUILD)/host/kore-src
@@ -110,10 +111,11 @@ SYSROOT_STAMP	?= $(SYSROOT)/.done
 
 $(KORE_MUSL_TREE): $(KORE_PATCHES) $(KORE_PATCH_LIST) platform/kore/kore.mk \
 		   $(SYSROOT_STAMP)
-	$(call kore_prepare,$(KORE_MUSL_ORIG),$(KORE_MUSL_DIR))
+	$(call kore_prepare,$(KORE_ORIG),$(KORE_MUSL_DIR))
 
-$(KORE_HOST_TREE): $(KORE_PATCHES) $(KORE_PATCH_LIST) platform/kore/kore.mk
-	$(call kore_prepare,$(KORE_HOST_ORIG),$(KORE_HOST_DIR))
+$(KORE_HOST_TREE): $(KORE_PATCHES) $(KORE_PATCH_LIST) platform/kore/kore.mk \
+		   $(SYSROOT_STAMP)
+	$(call kore_prepare,$(KORE_ORIG),$(KORE_HOST_DIR))
 
 $(KORE_KINC):
 	@mkdir -p $@
