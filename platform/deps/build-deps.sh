@@ -8,8 +8,8 @@
 # staging tree; only when every recipe has succeeded is SYSROOT/.done
 # written and the staged tree renamed to SYSROOT in one step, so an
 # interrupted or failed build never looks complete. A lock serialises
-# concurrent builds of the same SYSROOT. Both cores are used: yajl, Kore
-# and the headers build while OpenSSL does; libpq and curl (which need
+# concurrent builds of the same SYSROOT. Both cores are used: yajl, Kore,
+# llhttp and the headers build while OpenSSL does; libpq and curl (which need
 # OpenSSL) build side by side afterwards.
 set -eu
 
@@ -83,7 +83,7 @@ wait_all() {
 echo "deps: building $sysroot (logs in $work/logs)"
 run kernel-headers 1
 run openssl 2 & pids="$!"
-run yajl 1 && run kore 1 || { wait_all || true; exit 1; }
+run yajl 1 && run kore 1 && run llhttp 1 || { wait_all || true; exit 1; }
 wait_all
 run libpq 1 & pids="$!"
 run curl 1 & pids="$pids $!"

@@ -1,6 +1,6 @@
 # platform/deps/deps.mk - the pinned musl toolchain dependencies.
 #
-# `make deps` builds OpenSSL, libpq, yajl and libcurl from the pinned
+# `make deps` builds OpenSSL, libpq, yajl, libcurl and llhttp from the pinned
 # Debian sources (platform/deps/manifest) into a musl sysroot, plus the
 # kernel headers and <sys/queue.h> musl lacks and Kore's unpatched source
 # tree (src/kore). The sysroot's name carries a key over everything that
@@ -29,7 +29,7 @@ SYSROOT		:= $(CRM_CACHE)/sysroot-$(DEPS_KEY)
 MUSL_CC		:= musl-gcc
 MUSL_CFLAGS	:= -isystem $(SYSROOT)/include
 MUSL_LDFLAGS	:= -static -L$(SYSROOT)/lib
-DEPS_LIBS	:= -lcurl -lpq -lpgcommon -lpgport -lssl -lcrypto -lyajl
+DEPS_LIBS	:= -lcurl -lpq -lpgcommon -lpgport -lssl -lcrypto -lyajl -lllhttp
 
 .PHONY: deps deps-selftest
 deps: $(SYSROOT)/.done

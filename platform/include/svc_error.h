@@ -43,6 +43,8 @@ enum svc_code {
 	SVC_REQUEST_TIMEOUT,		/* 408 */
 	SVC_LENGTH_REQUIRED,		/* 411 */
 	SVC_HTTP_VERSION,		/* 505 */
+	SVC_MISDIRECTED_REQUEST,	/* 421: TLS name is not the Host */
+	SVC_EXPECTATION_FAILED,		/* 417 */
 	SVC_CODE_MAX
 };
 

@@ -38,9 +38,16 @@ $(shell mkdir -p $(BUILD) && { echo '$(KORE_PATCHES)' | \
 # Only what the services use: no python, acme, tasks, jsonrpc, cli.
 KORE_UNITS	:= kore buf config connection domain filemap fileref json mem \
 		   msg module net pool runtime timer utils worker keymgr auth \
-		   accesslog http validator websocket pgsql curl linux seccomp
+		   accesslog http http_llhttp validator websocket pgsql curl \
+		   linux seccomp
 
 KORE_ORIG	:= $(SYSROOT)/src/kore
+
+# The request parser (llhttp, pinned like the other deps): the services
+# link the sysroot's libllhttp.a ($(DEPS_LIBS)); the host variant compiles
+# the same sources, from the sysroot, into its libkore.a.
+LLHTTP_SRC	:= $(SYSROOT)/src/llhttp
+LLHTTP_UNITS	:= api http llhttp
 
 KORE_MUSL_DIR	:= $(BUILD)/musl/kore-src
 KORE_HOST_DIR	:= $(BUILD)/host/kore-src
@@ -74,7 +81,7 @@ KORE_MUSL_CFLAGS := -O2 -fstack-protector-strong $(MUSL_CFLAGS) \
 		   $(KORE_COMMON) $(KORE_MUSL_INC) -idirafter $(KORE_KINC)
 HOST_SAN	:= -fsanitize=address,undefined -fno-omit-frame-pointer
 HOST_CFLAGS	:= -g -O1 $(HOST_SAN) $(KORE_COMMON) $(KORE_HOST_INC) \
-		   -I/usr/include/postgresql
+		   -I/usr/include/postgresql -isystem $(LLHTTP_SRC)
 HOST_LIBS	:= $(HOST_SAN) -lssl -lcrypto -lpq -lcurl -lyajl \
 		   $(shell pkg-config --libs check 2>/dev/null || echo -lcheck) \
 		   -lpthread -lm
@@ -82,7 +89,8 @@ HOST_LIBS	:= $(HOST_SAN) -lssl -lcrypto -lpq -lcurl -lyajl \
 KORE_MUSL_OBJS	:= $(KORE_UNITS:%=$(KORE_MUSL_DIR)/obj/%.o) \
 		   $(KORE_MUSL_DIR)/obj/version.o
 KORE_HOST_OBJS	:= $(KORE_UNITS:%=$(KORE_HOST_DIR)/obj/%.o) \
-		   $(KORE_HOST_DIR)/obj/version.o
+		   $(KORE_HOST_DIR)/obj/version.o \
+		   $(LLHTTP_UNITS:%=$(KORE_HOST_DIR)/obj/llhttp-%.o)
 
 .PHONY: kore kore-musl kore-host
 kore: kore-musl kore-host
@@ -136,6 +144,9 @@ $(KORE_HOST_DIR)/obj/%.o: $(KORE_HOST_TREE)
 	cc $(HOST_CFLAGS) $(KORE_WARN) -I$(KORE_HOST_DIR)/obj \
 	    $(if $(filter kore,$*),-Dmain=kore_main) \
 	    -c $(KORE_HOST_DIR)/src/$*.c -o $@
+
+$(KORE_HOST_DIR)/obj/llhttp-%.o: $(KORE_HOST_TREE)
+	cc $(HOST_CFLAGS) -c $(LLHTTP_SRC)/$*.c -o $@
 
 $(KORE_HOST_DIR)/obj/version.o: $(KORE_HOST_TREE)
 	cc $(HOST_CFLAGS) -c $(KORE_HOST_DIR)/obj/version.c -o $@

@@ -184,7 +184,8 @@ svc_kore_error(struct connection *c, const struct http_error *he,
 	case 400:
 		svc_error_set(&err, SVC_VALIDATION_FAILED,
 		    "malformed HTTP request");
-		svc_error_detail(&err, "request", "malformed HTTP request");
+		svc_error_detail(&err, "request", "%s", he->reason != NULL ?
+		    he->reason : "malformed HTTP request");
 		break;
 	case 404:
 		svc_error_set(&err, SVC_NOT_FOUND, "no such route");

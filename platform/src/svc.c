@@ -532,12 +532,13 @@ svc_begin(struct http_request *req, const struct svc_route *route)
 		return (0);
 	}
 
+	/* A body must say it is JSON; an empty one is answered as such. */
 	if ((route->flags & SVC_ROUTE_JSON_BODY) &&
 	    (req->method == HTTP_METHOD_POST ||
 	    req->method == HTTP_METHOD_PUT ||
 	    req->method == HTTP_METHOD_PATCH) &&
-	    http_request_header(req, "content-type", &hdr) &&
-	    !svc_content_type_ok(hdr)) {
+	    (http_request_header(req, "content-type", &hdr) ?
+	    !svc_content_type_ok(hdr) : req->http_body_length > 0)) {
 		svc_fail(req, SVC_UNSUPPORTED_MEDIA_TYPE,
 		    "content type must be application/json; charset=utf-8");
 		return (0);

@@ -40,6 +40,8 @@ static const struct {
 	[SVC_REQUEST_TIMEOUT] =		{ "request_timeout", 408 },
 	[SVC_LENGTH_REQUIRED] =		{ "length_required", 411 },
 	[SVC_HTTP_VERSION] =		{ "http_version_not_supported", 505 },
+	[SVC_MISDIRECTED_REQUEST] =	{ "misdirected_request", 421 },
+	[SVC_EXPECTATION_FAILED] =	{ "expectation_failed", 417 },
 };
 
 void
@@ -136,6 +138,10 @@ svc_code_from_status(int status)
 		return (SVC_VALIDATION_FAILED);
 	case 505:
 		return (SVC_HTTP_VERSION);
+	case 421:
+		return (SVC_MISDIRECTED_REQUEST);
+	case 417:
+		return (SVC_EXPECTATION_FAILED);
 	case 502:
 	case 503:
 	case 504:
@@ -190,6 +196,10 @@ default_message(enum svc_code code)
 		return ("content-length required");
 	case SVC_HTTP_VERSION:
 		return ("HTTP version not supported");
+	case SVC_MISDIRECTED_REQUEST:
+		return ("the Host header does not name the TLS server name");
+	case SVC_EXPECTATION_FAILED:
+		return ("only Expect: 100-continue is supported");
 	default:
 		return ("internal error");
 	}

@@ -24,6 +24,9 @@ def crm_api(pg):
     return service_client("crm-api")
 
 
+JSON = "application/json; charset=utf-8"
+
+
 def new_customer(api, **kw):
     body = {"name": "Ada Lovelace",
             "email": "ada-%s@example.com" % uuid.uuid4().hex[:12]}
@@ -115,8 +118,12 @@ def test_customer_validation(crm_api, body, fields):
 
 
 def test_customer_bad_requests(crm_api):
-    assert_error(*crm_api.call("POST", "/customers", "{nope"), 400,
+    assert_error(*crm_api.call("POST", "/customers", "{nope",
+                               headers={"Content-Type": JSON}), 400,
                  "malformed_json")
+    # A body that does not say what it is: 415 (CONTRACT section 2).
+    assert_error(*crm_api.call("POST", "/customers", "{nope"), 415,
+                 "unsupported_media_type")
     assert_error(*crm_api.call("GET", "/customers/not-a-uuid"), 400,
                  "validation_failed")
     assert_error(*crm_api.call("GET", "/customers/" + str(uuid.uuid4())),
