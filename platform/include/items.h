@@ -5,8 +5,9 @@
  *
  * The body schema checks each line (ITEM_FIELDS); items_parse() checks
  * what a per-field schema cannot (a product listed twice) and builds
- *	products	"{A-1,B-2}"	(product ids are [A-Z0-9-]: no quoting)
- *	quantities	"{1,5}"
+ *	products	{"A-1","NULL"}	(each element double-quoted, so
+ *					the valid id NULL is not SQL NULL)
+ *	quantities	{1,5}
  */
 
 #ifndef __H_ITEMS_H

@@ -12,6 +12,8 @@
 #include "items.h"
 #include "svc_error.h"
 
+static void	items_quote(struct kore_buf *, const char *);
+
 int
 items_parse(const struct json_value *array, struct items *it,
     struct svc_error *err)
@@ -45,7 +47,9 @@ items_parse(const struct json_value *array, struct items *it,
 			svc_error_detail(err, field,
 			    "product %s is listed twice (items[%zu])", pid, j);
 		}
-		kore_buf_appendf(&pa, "%s%s", i > 0 ? "," : "", pid);
+		if (i > 0)
+			kore_buf_append(&pa, ",", 1);
+		items_quote(&pa, pid);
 		kore_buf_appendf(&qa, "%s%lld", i > 0 ? "," : "",
 		    (long long)qty);
 	}
@@ -56,6 +60,29 @@ items_parse(const struct json_value *array, struct items *it,
 	it->quantities = (char *)kore_buf_release(&qa, &len);
 
 	return (err->ndetails == 0);
+}
+
+/*
+ * One element of a text[] literal, always double-quoted: unquoted, the
+ * valid product id NULL would be SQL NULL.  The schema admits no quote
+ * or backslash; they are escaped all the same.
+ */
+static void
+items_quote(struct kore_buf *buf, const char *s)
+{
+	size_t		n;
+
+	kore_buf_append(buf, "\"", 1);
+	while (*s != '\0') {
+		n = strcspn(s, "\"\\");
+		kore_buf_append(buf, s, n);
+		s += n;
+		if (*s == '\0')
+			break;
+		kore_buf_append(buf, "\\", 1);
+		kore_buf_append(buf, s++, 1);
+	}
+	kore_buf_append(buf, "\"", 1);
 }
 
 int

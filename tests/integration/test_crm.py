@@ -284,6 +284,40 @@ def test_order_unknown_product_rejected(crm):
     assert doc["reason"] == "unknown_product"
 
 
+def test_product_named_null(crm, inventory):
+    """Issue 12 M4: NULL matches the contract's product id pattern and is
+    a product like any other, not SQL NULL in an array literal."""
+    status, _, doc = inventory.call("PUT", "/inventory/NULL",
+                                    {"quantity": 10})
+    assert status in (200, 201), doc
+    assert doc["product_id"] == "NULL" and doc["quantity"] == 10
+
+    # A reservation at inventory-service, then released.
+    rid = str(uuid.uuid4())
+    status, _, doc = inventory.call("POST", "/inventory/reservations", {
+        "reservation_id": rid,
+        "items": [{"product_id": "NULL", "quantity": 3}]})
+    assert status == 201, doc
+    assert stock(inventory, "NULL")["quantity"] == 7
+    status, _, doc = inventory.call("DELETE", "/inventory/reservations/" + rid)
+    assert status == 200, doc
+    assert stock(inventory, "NULL")["quantity"] == 10
+
+    # An order through crm-api, beside another product.
+    cust = new_customer(crm)
+    other = new_stock(inventory, 5)
+    status, _, doc = crm.call("POST", "/orders", order_body(
+        cust["id"], [("NULL", 2), (other, 1)]))
+    assert status == 201, doc
+    assert doc["status"] == "confirmed", doc
+    assert doc["items"] == [{"product_id": "NULL", "quantity": 2},
+                            {"product_id": other, "quantity": 1}]
+    assert get_order(crm, doc["id"])["items"] == doc["items"]
+    s = stock(inventory, "NULL")
+    assert s["quantity"] == 8 and s["reserved"] == 0
+    assert stock(inventory, other)["quantity"] == 4
+
+
 def test_idempotency_same_key_same_order(crm, inventory):
     cust = new_customer(crm)
     pid = new_stock(inventory, 10)
