@@ -29,7 +29,10 @@
  * with sub->fields.  For JSON_OBJECT, sub->fields are its members.
  *
  * The body must be one JSON object.  Errors (svc_error):
- *	malformed_json		not JSON, not UTF-8, trailing data, not an object
+ *	malformed_json		not JSON, not UTF-8, trailing data, not an object,
+ *				a lone or mismatched surrogate escape (a
+ *				\uD800-\uDBFF escape not followed by a
+ *				\uDC00-\uDFFF one, or the latter alone)
  *	validation_failed	EVERY problem as a {field, problem} detail, field
  *				being a path like "items[0].quantity":
  *				missing, wrong type, out of range, unknown

@@ -58,6 +58,8 @@ static const char	*type_problem(int);
 static void	jw_sep(struct json_writer *, const char *);
 static size_t	utf8_seq(const unsigned char *, size_t, u_int32_t *);
 static int	utf8_valid(const unsigned char *, size_t);
+static int	escape_hex4(const u_int8_t *, size_t, u_int32_t *);
+static int	escapes_valid(const u_int8_t *, size_t);
 
 static const yajl_callbacks	jp_callbacks = {
 	jp_null,
@@ -88,6 +90,13 @@ json_parse(const u_int8_t *data, size_t len, const struct json_schema *schema,
 	if (len == 0) {
 		svc_error_set(err, SVC_MALFORMED_JSON,
 		    "request body is empty, a JSON object is expected");
+		return (NULL);
+	}
+
+	if (!escapes_valid(data, len)) {
+		svc_error_set(err, SVC_MALFORMED_JSON,
+		    "request body has a lone or mismatched surrogate escape "
+		    "(\\uD800-\\uDFFF)");
 		return (NULL);
 	}
 
@@ -201,6 +210,82 @@ utf8_valid(const unsigned char *s, size_t len)
 	for (i = 0; i < len; i += n) {
 		if ((n = utf8_seq(s + i, len - i, &cp)) == 0)
 			return (0);
+	}
+
+	return (1);
+}
+
+/* Four hex digits at s (len bytes left) into *cp; 0 if they are not. */
+static int
+escape_hex4(const u_int8_t *s, size_t len, u_int32_t *cp)
+{
+	size_t		i;
+	u_int8_t	c;
+
+	if (len < 4)
+		return (0);
+
+	*cp = 0;
+	for (i = 0; i < 4; i++) {
+		c = s[i];
+		if (c >= '0' && c <= '9')
+			*cp = (*cp << 4) | (u_int32_t)(c - '0');
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			*cp = (*cp << 4) | (u_int32_t)((c | 0x20) - 'a' + 10);
+		else
+			return (0);
+	}
+
+	return (1);
+}
+
+/*
+ * yajl decodes \u escapes before utf8_valid() sees a string, and it
+ * decodes a lone high surrogate as '?' and takes whatever escape follows
+ * one for its low half ("\ud800\u0041" became U+10041).  So the raw text
+ * is checked first: every \uD800-\uDBFF escape must be followed at once by
+ * a \uDC00-\uDFFF escape, and a \uDC00-\uDFFF escape must be such a
+ * follower.  A backslash is an escape only inside a string (yajl refuses
+ * one anywhere else), and it escapes the one character after it; broken
+ * escapes are left to yajl's own syntax error.
+ */
+static int
+escapes_valid(const u_int8_t *s, size_t len)
+{
+	size_t		i;
+	u_int32_t	cp, lo;
+	int		in_string;
+
+	if (memchr(s, '\\', len) == NULL)
+		return (1);
+
+	in_string = 0;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '"') {
+			in_string = !in_string;
+			continue;
+		}
+		if (!in_string || s[i] != '\\')
+			continue;
+
+		/* s[i] is a backslash in a string: an escape. */
+		if (i + 1 >= len || s[i + 1] != 'u' ||
+		    !escape_hex4(s + i + 2, len - i - 2, &cp)) {
+			i++;
+			continue;
+		}
+		i += 5;			/* the last hex digit */
+
+		if (cp >= 0xdc00 && cp <= 0xdfff)
+			return (0);
+		if (cp < 0xd800 || cp > 0xdbff)
+			continue;
+
+		if (i + 2 >= len || s[i + 1] != '\\' || s[i + 2] != 'u' ||
+		    !escape_hex4(s + i + 3, len - i - 3, &lo) ||
+		    lo < 0xdc00 || lo > 0xdfff)
+			return (0);
+		i += 6;
 	}
 
 	return (1);

@@ -117,6 +117,27 @@ def test_customer_validation(crm_api, body, fields):
     assert {d["field"] for d in err["details"]} == fields, err
 
 
+@pytest.mark.parametrize("name", ["\\ud800", "A\\ud800\\u0041",
+                                  "\\udc00"])
+def test_customer_name_lone_surrogate(crm_api, name):
+    """Issue 12 L1: a lone or mismatched surrogate escape is not text."""
+    body = '{"name":"%s","email":"s-%s@example.com"}' % (
+        name, uuid.uuid4().hex[:12])
+    assert_error(*crm_api.call("POST", "/customers", body, headers={
+        "Content-Type": "application/json"}), 400, "malformed_json")
+
+
+def test_customer_name_surrogate_pair(crm_api):
+    body = '{"name":"Smile \\ud83d\\ude00","email":"p-%s@example.com"}' % (
+        uuid.uuid4().hex[:12])
+    status, _, doc = crm_api.call("POST", "/customers", body, headers={
+        "Content-Type": "application/json"})
+    assert status == 201, doc
+    assert doc["name"] == "Smile \U0001F600"
+    status, _, got = crm_api.call("GET", "/customers/" + doc["id"])
+    assert status == 200 and got["name"] == "Smile \U0001F600"
+
+
 def test_customer_bad_requests(crm_api):
     assert_error(*crm_api.call("POST", "/customers", "{nope",
                                headers={"Content-Type": JSON}), 400,

@@ -247,6 +247,16 @@ static const char	*malformed[] = {
 	"{\"a\":01}",
 	"{\"a\":NaN}",
 	"{\"a\":\"tab\there\"}",
+	/* Issue 12 L1: lone or mismatched UTF-16 surrogate escapes. */
+	"{\"a\":\"\\ud800\"}",
+	"{\"a\":\"\\uD800\\u0041\"}",
+	"{\"a\":\"x\\udbffyz\"}",
+	"{\"a\":\"\\ud800\\ud800\"}",
+	"{\"a\":\"\\udc00\"}",
+	"{\"a\":\"\\ude00\\ud83d\"}",
+	"{\"a\":\"\\ud83d\\\\ude00\"}",
+	"{\"\\ud800\":1}",
+	"{\"a\":[\"ok\",\"\\ud800\\n\"]}",
 };
 
 START_TEST(malformed_bodies)
@@ -359,6 +369,29 @@ START_TEST(utf8_lengths)
 
 	ck_assert_uint_eq(json_utf8_len("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
 	    10), 4);
+}
+END_TEST
+
+/*
+ * A correct pair decodes to its code point; an escaped backslash escapes
+ * nothing after it.
+ */
+START_TEST(surrogate_pairs)
+{
+	struct json_value	*v;
+	const char		*body;
+
+	body = "{\"a\":\"\\ud83d\\ude00\\uD834\\uDD1E\","
+	    "\"\\udbff\\udfff\":\"\\\\ud800\"}";
+	v = parse_len(body, strlen(body), NULL);
+	if (v == NULL) {
+		dump();
+		ck_abort_msg("refused");
+	}
+	ck_assert_str_eq(json_get_string(v, "a"),
+	    "\xf0\x9f\x98\x80" "\xf0\x9d\x84\x9e");
+	ck_assert_str_eq(json_get_string(v, "\xf4\x8f\xbf\xbf"), "\\ud800");
+	json_free(v);
 }
 END_TEST
 
@@ -617,6 +650,7 @@ json_suite(void)
 	tcase_add_test(tc, int64_bounds);
 	tcase_add_test(tc, floats_for_integers);
 	tcase_add_test(tc, utf8_lengths);
+	tcase_add_test(tc, surrogate_pairs);
 	tcase_add_test(tc, nullable_and_null);
 	tcase_add_test(tc, nul_in_strings);
 	tcase_add_test(tc, array_bounds);
