@@ -243,6 +243,7 @@ outbox_store(struct outbox_job *job)
 	}
 
 	svc_error_init(&err);
+	job->call.request_id = job->request_id;
 	r = db_exec_cb(&job->call, stmt, job->params, &err,
 	    outbox_store_wake, job);
 	if (r == DB_PENDING)

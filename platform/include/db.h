@@ -7,7 +7,9 @@
  * KORE_RESULT_RETRY": Kore puts the request to sleep and runs the handler
  * again when PostgreSQL answers.  DB_OK leaves the rows in the call until
  * db_done(); DB_FAILED fills a svc_error (503 unavailable when the database
- * cannot be reached or is overloaded, 500 otherwise, never SQL text).
+ * cannot be reached or is overloaded, 500 otherwise, never SQL text) and
+ * logs one line: the request id, the statement's name, the SQLSTATE and
+ * PostgreSQL's primary message (never its DETAIL or CONTEXT: row data).
  *
  * Configuration (environment, read once in the parent before the workers
  * fork and chroot):
@@ -59,7 +61,12 @@ struct db_call {
 	struct kore_timer	*deadline;	/* db_expire() pending */
 	int			expired;	/* no answer by the deadline */
 
-	/* Callback-bound calls only (db_exec_cb()). */
+	/*
+	 * Callback-bound calls only (db_exec_cb()).  request_id, when the
+	 * owner sets it (the call is about one request, e.g. an outbox
+	 * entry), goes into the call's log lines; NULL: none.
+	 */
+	const char		*request_id;
 	void			(*wake)(struct db_call *, void *);
 	void			*wake_arg;
 	struct kore_timer	*wake_timer;	/* deferred wake pending */

@@ -23,6 +23,7 @@
 #include "metrics.h"
 #include "svc.h"
 #include "svc_error.h"
+#include "svc_log.h"
 
 #define DB_NAME			"db"
 #define DB_PASSWORD_MAX		256
@@ -49,6 +50,9 @@
 #define DB_REQUEST_DEADLINE_MS	2800
 #define DB_CALL_MIN_MS		200
 
+/* The longest error text a log line carries. */
+#define DB_ERROR_TEXT_MAX	256
+
 #define DB_CALL_INIT		0
 #define DB_CALL_SETUP		1
 #define DB_CALL_RUNNING		2
@@ -59,6 +63,7 @@ static int	db_run(struct db_call *, const struct db_stmt *,
 static void	db_callback(struct kore_pgsql *, void *);
 static void	db_wake(void *, u_int64_t);
 static int	db_fail(struct db_call *, struct svc_error *);
+static void	db_error_text(const struct db_call *, char *, size_t);
 static void	db_arm(struct db_call *, struct http_request *);
 static void	db_expire(void *, u_int64_t);
 static void	db_call_cleanup(void *);
@@ -384,19 +389,20 @@ db_isnull(const struct db_call *c, int row, int col)
 /*
  * Maps a failed statement to the contract: the database being away,
  * restarting, overloaded or too slow is 503 unavailable (the caller may
- * retry); anything else is our bug, 500, logged here without SQL text
- * reaching the client.
+ * retry); anything else is our bug, 500.  Either way one log line, with
+ * the request's id, the SQLSTATE and PostgreSQL's primary message: never
+ * SQL text to the client, and never PostgreSQL's DETAIL or CONTEXT in the
+ * log (a constraint's DETAIL is the failing row, i.e. the client's data).
  */
 static int
 db_fail(struct db_call *c, struct svc_error *err)
 {
-	const char	*state, *why;
+	const char	*state, *rid;
+	char		why[DB_ERROR_TEXT_MAX];
+	int		level;
 
 	state = NULL;
-	why = c->pgsql.error != NULL ? c->pgsql.error : "unknown";
-	if (c->expired)
-		why = "no answer by the call's deadline";
-	else if (c->pgsql.result != NULL)
+	if (!c->expired && c->pgsql.result != NULL)
 		state = PQresultErrorField(c->pgsql.result, PG_DIAG_SQLSTATE);
 
 	if (state == NULL || !strncmp(state, "08", 2) ||
@@ -407,17 +413,59 @@ db_fail(struct db_call *c, struct svc_error *err)
 		    "the database is unavailable, retry later");
 		err->retry_after = 1;
 		db_count(c, "unavailable");
+		level = SVC_LOG_WARN;
 	} else {
 		svc_error_set(err, SVC_INTERNAL, "internal error");
 		db_count(c, "error");
+		level = SVC_LOG_ERROR;
 	}
 
-	kore_log(LOG_WARNING, "db %s failed (%s): %s",
+	rid = c->pgsql.req != NULL ? svc_request_id(c->pgsql.req) :
+	    c->request_id;
+	db_error_text(c, why, sizeof(why));
+	svc_log(level, rid, "db %s failed (%s): %s",
 	    c->stmt != NULL ? c->stmt->name : "?",
 	    state != NULL ? state : "no sqlstate", why);
 
 	db_done(c);
 	return (DB_FAILED);
+}
+
+/*
+ * What went wrong, on one line: PostgreSQL's primary message when the
+ * server answered, else the first line of libpq's (a connection that
+ * failed); a severity prefix ("ERROR:  ") and control characters go.
+ */
+static void
+db_error_text(const struct db_call *c, char *out, size_t len)
+{
+	const char	*msg;
+	size_t		n, i;
+
+	msg = NULL;
+	if (c->expired)
+		msg = "no answer by the call's deadline";
+	else if (c->pgsql.result != NULL)
+		msg = PQresultErrorField(c->pgsql.result,
+		    PG_DIAG_MESSAGE_PRIMARY);
+	if (msg == NULL)
+		msg = c->pgsql.error != NULL ? c->pgsql.error : "unknown";
+
+	if (!strncmp(msg, "ERROR:", 6) || !strncmp(msg, "FATAL:", 6)) {
+		msg += 6;
+		while (*msg == ' ')
+			msg++;
+	}
+
+	n = strcspn(msg, "\r\n");
+	if (n >= len)
+		n = len - 1;
+	for (i = 0; i < n; i++) {
+		out[i] = msg[i];
+		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
+			out[i] = ' ';
+	}
+	out[n] = '\0';
 }
 
 /* db_queries_total{statement,outcome}: what the service asked, and how. */

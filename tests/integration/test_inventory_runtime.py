@@ -2,6 +2,7 @@
 limiting, PostgreSQL going away and coming back, a crash of the master."""
 
 import concurrent.futures
+import json
 import os
 import signal
 import socket
@@ -9,8 +10,8 @@ import subprocess
 import time
 
 from conftest import (BUILD, ENV, PORTS, RUN, Client, assert_error,
-                      new_product, port_open, secret, stack, start_service,
-                      stop_service, wait_for)
+                      new_product, port_open, psql, secret, stack,
+                      start_service, stop_service, wait_for)
 
 BIN = os.path.join(BUILD, "musl", "bin", "inventory-service")
 PORT = PORTS["INVENTORY_SERVICE_PORT"]
@@ -277,3 +278,38 @@ def test_request_id_in_logs(inventory):
     line = [ln for ln in open(log) if rid in ln][0]
     assert '"status":404' in line.replace(" ", "")
     assert secret("service_token") not in open(log).read()
+
+
+def test_database_error_logged_on_one_line(inventory):
+    """Issue 12 L6: a database error is logged as one JSON line with the
+    request id, the SQLSTATE and PostgreSQL's primary message only: not
+    its DETAIL (PostgreSQL puts the row's data there) nor its CONTEXT."""
+    log = os.path.join(RUN, "logs", "inventory-service.log")
+    pid = new_product("L6")
+    rid = "itest-dberr-" + pid.lower()
+    psql("ALTER TABLE inventory.products ADD CONSTRAINT itest_l6 "
+         "CHECK (quantity <> 4242) NOT VALID")
+    offset = os.path.getsize(log)
+    try:
+        assert_error(*inventory.call("PUT", "/inventory/" + pid,
+                                     {"quantity": 4242},
+                                     headers={"X-Request-Id": rid}),
+                     500, "internal")
+    finally:
+        psql("ALTER TABLE inventory.products DROP CONSTRAINT itest_l6")
+
+    def text():
+        with open(log, errors="replace") as f:
+            f.seek(offset)
+            return f.read()
+    assert wait_for(lambda: '"status":500' in text(), timeout=5), text()
+    new = text()
+    for word in ("Failing row", "DETAIL", "CONTEXT", pid):
+        assert word not in new, new
+    lines = [json.loads(ln) for ln in new.splitlines()
+             if "23514" in ln or "itest_l6" in ln]
+    assert lines, new
+    for line in lines:
+        assert line["request_id"] == rid, line
+        assert "23514" in line["message"], line
+        assert 'violates check constraint "itest_l6"' in line["message"]
