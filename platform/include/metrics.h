@@ -7,7 +7,8 @@
  * the braces already formatted, e.g. "target=\"inventory\",outcome=\"ok\""
  * or NULL; use metrics_label_escape() for values from outside.  Updates
  * are lock-free atomics on an existing series; creating a series takes a
- * short spin lock.  When the table is full new series are dropped (and
+ * short lock (a robust mutex: a worker dying inside cannot leave it held,
+ * platform/src/shm.c).  When the table is full new series are dropped (and
  * counted in metrics_dropped_series_total).  Never allocates.
  *
  * Gauges: metrics_gauge_add() is shared (e.g. +1/-1 for in-use counts);

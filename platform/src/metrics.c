@@ -37,7 +37,7 @@ struct m_series {
 };
 
 struct m_table {
-	volatile u_int32_t	lock;
+	struct shm_lock		lock;
 	u_int64_t		dropped;
 	struct m_series		series[METRICS_SERIES_MAX];
 };
@@ -106,6 +106,10 @@ metrics_init(void)
 
 	if ((mt = shm_map(sizeof(*mt))) == NULL)
 		return (0);
+	if (!shm_lock_init(&mt->lock)) {
+		metrics_cleanup();
+		return (0);
+	}
 
 	/* The series every service shows from its first scrape. */
 	metrics_gauge_add("http_requests_in_flight", NULL, 0);

@@ -31,7 +31,7 @@ struct rl_slot {
 };
 
 struct rl_table {
-	volatile u_int32_t	lock;
+	struct shm_lock		lock;
 	u_int32_t		nslots;
 	u_int64_t		rate;		/* tokens per second */
 	u_int64_t		burst;		/* bucket size in tokens */
@@ -59,6 +59,10 @@ ratelimit_init(size_t nslots, u_int32_t rate, u_int32_t burst)
 	rl_maplen = sizeof(*rl) + nslots * sizeof(struct rl_slot);
 	if ((rl = shm_map(rl_maplen)) == NULL)
 		return (0);
+	if (!shm_lock_init(&rl->lock)) {
+		ratelimit_cleanup();
+		return (0);
+	}
 
 	rl->nslots = nslots;
 	rl->rate = rate;

@@ -28,6 +28,13 @@
 static struct sock_filter	filter_platform[] = {
 	/* musl's resolver (res_msend) binds its UDP socket before sendto. */
 	KORE_SYSCALL_ALLOW(bind),
+	/*
+	 * The robust process-shared mutex of the shared tables (shm.c):
+	 * musl registers the worker's robust list on its first lock, and a
+	 * contended lock waits on a (shared) futex.
+	 */
+	KORE_SYSCALL_ALLOW(set_robust_list),
+	KORE_SYSCALL_ALLOW(futex),
 };
 
 void

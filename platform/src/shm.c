@@ -1,12 +1,24 @@
 /*
  * shm.c - anonymous shared memory mapped by the parent before the workers
- * fork, and a spin lock for the short critical sections on it.
+ * fork, and the lock for the short critical sections on it.
+ *
+ * The lock is a process-shared robust pthread mutex.  musl (like glibc)
+ * implements it with the futex and set_robust_list system calls: the
+ * kernel walks a dead thread's robust list and marks the mutexes it held
+ * FUTEX_OWNER_DIED, so the next locker gets EOWNERDEAD instead of waiting
+ * for ever.  Both calls are in the workers' seccomp filter
+ * (platform/src/sandbox.c).  A contended lock sleeps in the kernel
+ * instead of spinning.
  */
 
 #include <sys/types.h>
 #include <sys/mman.h>
 
-#include <time.h>
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include <kore/kore.h>
 
 #include "shm.h"
 
@@ -30,30 +42,53 @@ shm_unmap(void *p, size_t len)
 		(void)munmap(p, len);
 }
 
-/*
- * The sections under this lock are a few hundred instructions; after a
- * while of spinning we sleep a little so a preempted holder gets the CPU
- * (nanosleep is in Kore's seccomp allow list, sched_yield is not).
- */
-void
-shm_lock(volatile u_int32_t *lock)
+int
+shm_lock_init(struct shm_lock *l)
 {
-	struct timespec	ts = { 0, 50000 };
-	u_int32_t	spins;
+	pthread_mutexattr_t	attr;
+	int			ok;
 
-	spins = 0;
-	while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE) != 0) {
-		while (__atomic_load_n(lock, __ATOMIC_RELAXED) != 0) {
-			if (++spins > 1000) {
-				(void)nanosleep(&ts, NULL);
-				spins = 0;
-			}
-		}
-	}
+	if (pthread_mutexattr_init(&attr) != 0)
+		return (0);
+
+	ok = pthread_mutexattr_setpshared(&attr,
+	    PTHREAD_PROCESS_SHARED) == 0 &&
+	    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST) == 0 &&
+	    pthread_mutex_init(&l->mtx, &attr) == 0;
+	(void)pthread_mutexattr_destroy(&attr);
+
+	return (ok);
 }
 
 void
-shm_unlock(volatile u_int32_t *lock)
+shm_lock(struct shm_lock *l)
 {
-	__atomic_store_n(lock, 0, __ATOMIC_RELEASE);
+	int		r;
+
+	if ((r = pthread_mutex_lock(&l->mtx)) == 0)
+		return;
+
+	if (r == EOWNERDEAD) {
+		/*
+		 * Its holder died inside a section.  What these locks
+		 * protect are counters, gauges and token buckets (and a
+		 * metrics series being created, which is made again): at
+		 * worst one update is lost or half done, which is no
+		 * reason to stop every worker.  Mark it consistent and go
+		 * on as the new holder.
+		 */
+		if ((r = pthread_mutex_consistent(&l->mtx)) == 0)
+			return;
+	}
+
+	fatal("shm_lock: %s", strerror(r));
+}
+
+void
+shm_unlock(struct shm_lock *l)
+{
+	int		r;
+
+	if ((r = pthread_mutex_unlock(&l->mtx)) != 0)
+		fatal("shm_unlock: %s", strerror(r));
 }

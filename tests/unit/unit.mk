@@ -25,6 +25,9 @@ UNIT_APP_SRCS_test_logistics	:= apps/logistics-service/plan.c
 $(UNIT_DIR)/test_logistics: $(UNIT_APP_SRCS_test_logistics) \
     apps/logistics-service/plan.h
 
+# The shared-memory lock is private to the platform (platform/src/shm.h).
+UNIT_APP_test_shm		:= platform/src
+
 $(UNIT_DIR)/%: tests/unit/%.c tests/unit/unit.h $(PLATFORM_HOST_LIB) \
     $(KORE_HOST_LIB)
 	@mkdir -p $(@D)
