@@ -51,7 +51,9 @@ crm_worker_init(void)
 {
 	db_worker_init();
 	upstream_worker_init();
-	svc_ready_set(db_readyz);
+	/* Ready: its database, and order-service that takes the orders. */
+	db_ready_add();
+	upstream_ready_add(UPSTREAM_ORDER_SERVICE);
 	outbox_worker_init();
 }
 

@@ -30,5 +30,5 @@ static void
 inventory_worker_init(void)
 {
 	db_worker_init();
-	svc_ready_set(db_readyz);
+	db_ready_add();
 }

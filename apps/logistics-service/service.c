@@ -55,11 +55,13 @@ logistics_parent_init(void)
 }
 
 /*
- * /readyz stays the platform's plain 200: POST /shipments needs nothing
- * but the tables, and order-service's readiness may depend on ours.
+ * Ready: order-service answers (GET /shipments/:id reads the stored
+ * records there; POST /shipments needs nothing but the tables).  So
+ * order-service's readiness must never include ours.
  */
 static void
 logistics_worker_init(void)
 {
 	upstream_worker_init();
+	upstream_ready_add(UPSTREAM_ORDER_SERVICE);
 }

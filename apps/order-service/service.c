@@ -36,5 +36,10 @@ order_worker_init(void)
 {
 	db_worker_init();
 	upstream_worker_init();
-	svc_ready_set(db_readyz);
+	/*
+	 * Ready: its database.  Not inventory- and logistics-service:
+	 * logistics-service's readiness includes order-service, and two
+	 * services that wait for each other never become ready again.
+	 */
+	db_ready_add();
 }

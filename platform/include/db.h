@@ -60,6 +60,8 @@ struct db_call {
 	int			queued;		/* counted as waiting */
 	struct kore_timer	*deadline;	/* db_expire() pending */
 	int			expired;	/* no answer by the deadline */
+	u_int32_t		timeout_ms;	/* its deadline; 0: the
+						   default (see above) */
 
 	/*
 	 * Callback-bound calls only (db_exec_cb()).  request_id, when the
@@ -108,7 +110,11 @@ int		db_ntuples(const struct db_call *);
 const char	*db_value(const struct db_call *, int, int);
 int		db_isnull(const struct db_call *, int, int);
 
-/* GET /readyz body for services with a database: SELECT 1 within reach. */
-int		db_readyz(struct http_request *);
+/*
+ * Adds the database to the worker's readiness checks (svc.h): SELECT 1
+ * answered within a second.  From the app's worker_init, after
+ * db_worker_init().
+ */
+void		db_ready_add(void);
 
 #endif

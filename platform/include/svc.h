@@ -157,11 +157,36 @@ struct json_value	*svc_body_json(struct http_request *,
 const char	*svc_service_token(void);
 
 /*
- * Readiness: the app (the DB layer) may register a check; it is called as
- * a Kore page handler for GET /readyz and must answer through
- * svc_respond_*().  Without one, /readyz answers 200 {"status":"ready"}.
+ * Readiness (GET /readyz, CONTRACT §2): 200 {"status":"ready"} when every
+ * dependency check the service registered passed in its worker's last
+ * refresh, else 503 unavailable (Retry-After) naming the first that
+ * failed.  /readyz is answered from that state: a call that finds it older
+ * than SVC_READY_TTL_MS starts one refresh (or joins the one running) and
+ * waits for it, any other call is answered at once.  So each worker runs
+ * at most one refresh per SVC_READY_TTL_MS, and only while someone asks,
+ * however many calls come (/readyz is not rate-limited, so probes always
+ * get through).  A refresh runs every check at once; each must end within
+ * about a second (db_ready_add(), upstream_ready_add() do).  Without a
+ * check, /readyz is always 200.
+ *
+ * A check: svc_ready_add() it from the app's worker_init (at most
+ * SVC_READY_CHECKS_MAX); start(check) begins one run, which ends with
+ * svc_ready_done(check, ok) exactly once, from the event loop or from
+ * inside start() itself.  name names it in the 503 ("database",
+ * "order-service").
  */
-void		svc_ready_set(int (*)(struct http_request *));
+#define SVC_READY_TTL_MS	1000
+#define SVC_READY_CHECKS_MAX	4
+
+struct svc_ready_check {
+	const char	*name;
+	void		(*start)(struct svc_ready_check *);
+	int		running;	/* the platform's */
+	int		ok;		/* the platform's */
+};
+
+void		svc_ready_add(struct svc_ready_check *);
+void		svc_ready_done(struct svc_ready_check *, int);
 
 /*
  * Platform page handlers, mapped in conf/<svc>.conf:

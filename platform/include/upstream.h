@@ -243,6 +243,17 @@ void		upstream_parent_init(unsigned int need);
 /* Worker: the shared TLS session / DNS cache.  From the app's worker_init. */
 void		upstream_worker_init(void);
 
+/*
+ * Adds a target to the worker's readiness checks (svc.h): its /readyz
+ * answers 200 within UPSTREAM_READY_MS (one attempt).  From the app's
+ * worker_init, after upstream_worker_init(); the target must be
+ * configured.  Mind cycles: a service whose readiness includes one that
+ * includes it would never become ready again after both were unready.
+ */
+#define UPSTREAM_READY_MS		900
+
+void		upstream_ready_add(enum upstream_target);
+
 /* Mode 1: see above.  Returns UPSTREAM_PENDING, _DONE or _FAILED. */
 int		upstream_exec(struct http_request *, struct upstream_call *,
 		    const struct upstream_req *, struct svc_error *);

@@ -50,6 +50,9 @@
 #define DB_REQUEST_DEADLINE_MS	2800
 #define DB_CALL_MIN_MS		200
 
+/* The readiness check's own deadline: /readyz waits for it. */
+#define DB_READY_DEADLINE_MS	1000
+
 /* The longest error text a log line carries. */
 #define DB_ERROR_TEXT_MAX	256
 
@@ -66,17 +69,22 @@ static int	db_fail(struct db_call *, struct svc_error *);
 static void	db_error_text(const struct db_call *, char *, size_t);
 static void	db_arm(struct db_call *, struct http_request *);
 static void	db_expire(void *, u_int64_t);
-static void	db_call_cleanup(void *);
 static void	db_count(const struct db_call *, const char *);
 static void	db_hold(struct db_call *, int);
 static void	db_queue(struct db_call *, int);
 static void	db_append(char *, size_t, const char *);
 static int	db_read_password(const char *, char *, size_t);
 static void	db_conninfo_append_quoted(char *, size_t, const char *);
+static void	db_ready_start(struct svc_ready_check *);
+static void	db_ready_wake(struct db_call *, void *);
+static void	db_ready_step(void);
 
 static char	db_conninfo[DB_CONNINFO_MAX];
 
 static const struct db_stmt	q_ready = { "ready", "SELECT 1", 0 };
+
+static struct svc_ready_check	db_ready = { "database", db_ready_start, 0, 0 };
+static struct db_call		db_ready_call;
 
 /*
  * Runs in the parent, before the workers chroot: the password file is not
@@ -187,7 +195,7 @@ db_arm(struct db_call *c, struct http_request *req)
 	u_int64_t	now, ms, cap;
 
 	now = kore_time_ms();
-	ms = DB_CALL_DEADLINE_MS;
+	ms = c->timeout_ms > 0 ? c->timeout_ms : DB_CALL_DEADLINE_MS;
 	if (req != NULL && (sr = svc_req(req)) != NULL) {
 		cap = (u_int64_t)sr->start.tv_sec * 1000 +
 		    (u_int64_t)sr->start.tv_nsec / 1000000 +
@@ -340,30 +348,50 @@ db_done(struct db_call *c)
 	c->state = DB_CALL_INIT;
 }
 
-/* GET /readyz: ready when PostgreSQL answers a query within the deadline. */
-int
-db_readyz(struct http_request *req)
+/*
+ * The readiness check (svc_ready_add()): PostgreSQL answers SELECT 1
+ * within DB_READY_DEADLINE_MS, on a connection of the worker's pool.
+ */
+void
+db_ready_add(void)
 {
-	struct db_call		*c;
-	struct kore_buf		buf;
-	int			r;
-
-	c = svc_app_state(req, sizeof(*c), db_call_cleanup);
-	if (!db_fetch(req, c, &q_ready, NULL, &r))
-		return (r);
-	db_done(c);
-
-	kore_buf_init(&buf, 32);
-	kore_buf_appendf(&buf, "{\"status\":\"ready\"}");
-	svc_respond_json(req, 200, &buf);
-	kore_buf_cleanup(&buf);
-	return (KORE_RESULT_OK);
+	svc_ready_add(&db_ready);
 }
 
 static void
-db_call_cleanup(void *arg)
+db_ready_start(struct svc_ready_check *chk)
 {
-	db_done(arg);
+	(void)chk;
+
+	db_ready_step();
+}
+
+static void
+db_ready_wake(struct db_call *c, void *arg)
+{
+	(void)c;
+	(void)arg;
+
+	db_ready_step();
+}
+
+static void
+db_ready_step(void)
+{
+	struct svc_error	err;
+	int			r;
+
+	svc_error_init(&err);
+	db_ready_call.timeout_ms = DB_READY_DEADLINE_MS;
+	r = db_exec_cb(&db_ready_call, &q_ready, NULL, &err, db_ready_wake,
+	    NULL);
+	if (r == DB_PENDING)
+		return;
+
+	/* DB_FAILED: db_fail() has logged it and released the call. */
+	if (r == DB_OK)
+		db_done(&db_ready_call);
+	svc_ready_done(&db_ready, r == DB_OK);
 }
 
 int

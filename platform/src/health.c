@@ -3,9 +3,15 @@
  * the catch-all 404.  /healthz and /readyz skip the rate limit so probes
  * always get through; /metrics is rate-limited like any route.  None of
  * them needs credentials.
+ *
+ * /readyz answers from a per-worker state (svc.h): the dependency checks
+ * run once per refresh, a refresh at most once per SVC_READY_TTL_MS and
+ * only when a call finds the state older than that; calls during a
+ * refresh wait for it, woken together when its last check ends.
  */
 
 #include <sys/types.h>
+#include <sys/queue.h>
 
 #include <kore/kore.h>
 #include <kore/http.h>
@@ -31,12 +37,55 @@ static const struct svc_route	r_unmatched = {
 	"unmatched", HTTP_METHOD_ALL, SVC_ROUTE_PUBLIC
 };
 
-static int	(*ready_fn)(struct http_request *);
+/* A /readyz call waiting for the refresh that runs. */
+struct ready_wait {
+	struct http_request	*req;
+	int			queued;
+	int			woken;	/* the refresh it waited for ended */
+	TAILQ_ENTRY(ready_wait)	list;
+};
+
+static struct svc_ready_check	*ready_checks[SVC_READY_CHECKS_MAX];
+static size_t			ready_nchecks;
+
+/* The worker's readiness state. */
+static struct {
+	int			known;		/* a refresh has ended */
+	u_int64_t		at;		/* kore_time_ms() it ended */
+	const char		*failed;	/* first failed check, NULL */
+	int			running;	/* checks still out (+1 while
+						   starting them) */
+} ready;
+
+static TAILQ_HEAD(, ready_wait)	ready_waiting =
+    TAILQ_HEAD_INITIALIZER(ready_waiting);
+
+static void	ready_refresh(void);
+static void	ready_finish(void);
+static void	ready_answer(struct http_request *);
+static void	ready_wait_cleanup(void *);
 
 void
-svc_ready_set(int (*fn)(struct http_request *))
+svc_ready_add(struct svc_ready_check *chk)
 {
-	ready_fn = fn;
+	if (ready_nchecks >= SVC_READY_CHECKS_MAX)
+		fatal("svc_ready_add: more than %d checks",
+		    SVC_READY_CHECKS_MAX);
+	chk->running = 0;
+	chk->ok = 0;
+	ready_checks[ready_nchecks++] = chk;
+}
+
+void
+svc_ready_done(struct svc_ready_check *chk, int ok)
+{
+	if (!chk->running)
+		fatal("svc_ready_done: check %s is not running", chk->name);
+	chk->running = 0;
+	chk->ok = ok;
+
+	if (--ready.running == 0)
+		ready_finish();
 }
 
 int
@@ -58,21 +107,112 @@ svc_healthz(struct http_request *req)
 int
 svc_readyz(struct http_request *req)
 {
-	struct kore_buf		buf;
+	struct ready_wait	*w;
 
 	if (!svc_begin(req, &r_readyz))
 		return (KORE_RESULT_OK);
 
-	/* The DB layer's check may be a state machine: it re-enters here. */
-	if (ready_fn != NULL)
-		return (ready_fn(req));
+	w = svc_app_state(req, sizeof(*w), ready_wait_cleanup);
+	if (w->queued) {
+		/* Woken by something else: the refresh still runs. */
+		http_request_sleep(req);
+		return (KORE_RESULT_RETRY);
+	}
+
+	if (!w->woken && ready_nchecks > 0 && (!ready.known ||
+	    kore_time_ms() - ready.at >= SVC_READY_TTL_MS)) {
+		if (ready.running == 0)
+			ready_refresh();
+		/* Still running (it may have ended inside its start). */
+		if (ready.running > 0) {
+			w->req = req;
+			w->queued = 1;
+			TAILQ_INSERT_TAIL(&ready_waiting, w, list);
+			http_request_sleep(req);
+			return (KORE_RESULT_RETRY);
+		}
+	}
+
+	ready_answer(req);
+	return (KORE_RESULT_OK);
+}
+
+/* Starts every check; the guard keeps one ending at once from finishing. */
+static void
+ready_refresh(void)
+{
+	struct svc_ready_check	*chk;
+	size_t			i;
+
+	ready.running = 1;
+	for (i = 0; i < ready_nchecks; i++) {
+		chk = ready_checks[i];
+		chk->running = 1;
+		chk->ok = 0;
+		ready.running++;
+		chk->start(chk);
+	}
+
+	if (--ready.running == 0)
+		ready_finish();
+}
+
+/* The last check ended: the new state, and every waiting call answers. */
+static void
+ready_finish(void)
+{
+	struct ready_wait	*w;
+	size_t			i;
+
+	ready.known = 1;
+	ready.at = kore_time_ms();
+	ready.failed = NULL;
+	for (i = 0; i < ready_nchecks; i++) {
+		if (!ready_checks[i]->ok) {
+			ready.failed = ready_checks[i]->name;
+			break;
+		}
+	}
+
+	while ((w = TAILQ_FIRST(&ready_waiting)) != NULL) {
+		TAILQ_REMOVE(&ready_waiting, w, list);
+		w->queued = 0;
+		w->woken = 1;
+		http_request_wakeup(w->req);
+	}
+}
+
+static void
+ready_answer(struct http_request *req)
+{
+	struct svc_error	err;
+	struct kore_buf		buf;
+
+	if (ready.failed != NULL) {
+		svc_error_init(&err);
+		svc_error_set(&err, SVC_UNAVAILABLE,
+		    "not ready: %s is unavailable", ready.failed);
+		err.retry_after = 1;
+		svc_respond_error(req, &err);
+		return;
+	}
 
 	kore_buf_init(&buf, 32);
 	kore_buf_append(&buf, "{\"status\":\"ready\"}", 18);
 	svc_respond_json(req, HTTP_STATUS_OK, &buf);
 	kore_buf_cleanup(&buf);
+}
 
-	return (KORE_RESULT_OK);
+/* A waiting call freed (its client went away): off the list. */
+static void
+ready_wait_cleanup(void *arg)
+{
+	struct ready_wait	*w = arg;
+
+	if (w->queued) {
+		TAILQ_REMOVE(&ready_waiting, w, list);
+		w->queued = 0;
+	}
 }
 
 int

@@ -65,6 +65,9 @@ static void	count(const struct upstream_call *, const char *,
 		    const char *, u_int64_t);
 static void	in_flight(struct upstream_call *, int);
 
+static void	ready_start(struct svc_ready_check *);
+static void	ready_end(struct upstream_call *, void *);
+
 static const char	*target_names[UPSTREAM_TARGET_MAX] = {
 	"crm-api", "order-service", "inventory-service", "logistics-service"
 };
@@ -72,6 +75,15 @@ static const char	*target_env[UPSTREAM_TARGET_MAX] = {
 	"CRM_API_URL", "ORDER_SERVICE_URL", "INVENTORY_SERVICE_URL",
 	"LOGISTICS_SERVICE_URL"
 };
+
+/* A readiness check of a target: its /readyz answers 200. */
+struct upstream_ready {
+	struct svc_ready_check	check;		/* first: the check is it */
+	struct upstream_call	call;
+	enum upstream_target	target;
+};
+
+static struct upstream_ready	ready_of[UPSTREAM_TARGET_MAX];
 
 static char		*base_url[UPSTREAM_TARGET_MAX];
 static char		ca_file[UPSTREAM_CA_MAX];
@@ -142,6 +154,58 @@ upstream_worker_init(void)
 	(void)curl_share_setopt(share, CURLSHOPT_SHARE,
 	    CURL_LOCK_DATA_SSL_SESSION);
 	(void)curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+}
+
+void
+upstream_ready_add(enum upstream_target t)
+{
+	struct upstream_ready	*r;
+
+	if ((int)t < 0 || t >= UPSTREAM_TARGET_MAX || base_url[t] == NULL)
+		fatal("upstream_ready_add: %s not configured",
+		    upstream_target_name(t));
+
+	r = &ready_of[t];
+	r->target = t;
+	r->check.name = target_names[t];
+	r->check.start = ready_start;
+	svc_ready_add(&r->check);
+}
+
+/*
+ * One attempt, within UPSTREAM_READY_MS: the target's own /readyz is
+ * answered from its cached state, so this costs it next to nothing.
+ */
+static void
+ready_start(struct svc_ready_check *chk)
+{
+	struct upstream_ready	*r = (struct upstream_ready *)chk;
+	struct upstream_req	ur;
+	struct svc_error	err;
+
+	memset(&ur, 0, sizeof(ur));
+	ur.target = r->target;
+	ur.method = HTTP_METHOD_GET;
+	ur.path = "/readyz";
+	ur.max_attempts = 1;
+	ur.attempt_timeout_ms = UPSTREAM_READY_MS;
+	ur.budget_ms = UPSTREAM_READY_MS;
+
+	svc_error_init(&err);
+	if (upstream_start(&r->call, &ur, ready_end, r, &err) !=
+	    KORE_RESULT_OK)
+		svc_ready_done(chk, 0);
+}
+
+static void
+ready_end(struct upstream_call *c, void *arg)
+{
+	struct upstream_ready	*r = arg;
+	int			ok;
+
+	ok = upstream_result(c) == UPSTREAM_DONE && upstream_status(c) == 200;
+	upstream_done(c);
+	svc_ready_done(&r->check, ok);
 }
 
 const char *

@@ -4,6 +4,7 @@ a running `make up` stack is never disturbed) and stopped at the end."""
 
 import json
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -170,6 +171,57 @@ def psql(sql):
                          check=True, stdout=subprocess.PIPE, text=True,
                          timeout=30).stdout
     return [line.split("|") for line in out.splitlines() if line]
+
+
+def pg_super(sql):
+    """SQL as the postgres superuser (peer auth on the cluster's socket):
+    the statement-log settings are not crm_admin's to change."""
+    base = os.path.realpath(os.path.join(RUN, "pg"))
+    subprocess.run(["runuser", "-u", "postgres", "--", "psql", "-XAtq",
+                    "-v", "ON_ERROR_STOP=1", "-h", os.path.join(base, "sock"),
+                    "-p", ENV["PG_PORT"], "-d", "postgres", "-c", sql],
+                   check=True, stdout=subprocess.PIPE, timeout=30)
+
+
+# PostgreSQL's own log (log_line_prefix '%m [%p] %q%u@%d ').
+PG_LOG = os.path.join(RUN, "pg", "log", "postgres.log")
+
+
+def pg_log_size():
+    return os.path.getsize(PG_LOG)
+
+
+def pg_log_since(offset):
+    with open(PG_LOG, errors="replace") as f:
+        f.seek(offset)
+        return f.read()
+
+
+def pg_phases(text, role):
+    """[(pid, phase, statement name, sql)] of ROLE's statement lines in
+    TEXT (a StatementLog's): the pid names the connection."""
+    line = re.compile(r"\[(\d+)\] %s@\S+ LOG:  duration: \S+ ms"
+                      r"  (parse|bind|execute) ([^:]+): (.*)" % re.escape(role))
+    return [m.groups() for m in map(line.search, text.splitlines()) if m]
+
+
+class StatementLog:
+    """`with StatementLog():` PostgreSQL logs every statement (with its
+    duration and phases: parse, bind, execute) while the block runs;
+    .text() is what it logged since the block began."""
+
+    def __enter__(self):
+        self.offset = pg_log_size()
+        pg_super("ALTER SYSTEM SET log_min_duration_statement = 0")
+        pg_super("SELECT pg_reload_conf()")
+        return self
+
+    def __exit__(self, *exc):
+        pg_super("ALTER SYSTEM RESET log_min_duration_statement")
+        pg_super("SELECT pg_reload_conf()")
+
+    def text(self):
+        return pg_log_since(self.offset)
 
 
 def new_product(prefix="P"):
