@@ -43,6 +43,7 @@ SERVICES=${SERVICES:-$(cd "$REPO/apps" && for d in */service.c; do
 PACKAGES="build-essential musl-tools musl-dev linux-libc-dev dpkg-dev
  pkg-config file curl openssl ca-certificates patch xz-utils bzip2
  git procps iproute2 debootstrap
+ clang libclang-rt-14-dev testssl.sh
  bison flex perl python3 python3-pytest python3-yaml check
  libssl-dev libpq-dev libcurl4-openssl-dev libyajl-dev
  postgresql-15 postgresql-client-15

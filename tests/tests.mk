@@ -1,12 +1,14 @@
 # tests/tests.mk - `make test` runs everything: unit (Check, glibc with ASan
-# and UBSan), integration (real PostgreSQL, real TLS, static services),
-# images (tests/images: build, registry, containers) and a smoke run of the
-# benchmark (tests/bench: `make bench` itself is not part of it). It
+# and UBSan), the fuzz targets for a short fixed time (tests/fuzz: libFuzzer,
+# clang, ASan and UBSan), integration (real PostgreSQL, real TLS, static
+# services), images (tests/images: build, registry, containers) and a smoke
+# run of the benchmark (tests/bench: `make bench` itself is not part of it). It
 # installs what it needs first, so it works on a fresh machine too.
 include tests/unit/unit.mk
 include tests/integration/integration.mk
 include tests/images/images.mk
 include tests/bench/bench.mk
+include tests/fuzz/fuzz.mk
 
 .PHONY: packages
 packages:
@@ -14,6 +16,7 @@ packages:
 
 test: packages
 	$(MAKE) unit
+	$(MAKE) fuzz-smoke
 	$(MAKE) integration
 	$(MAKE) images-test
 	$(MAKE) bench-smoke
