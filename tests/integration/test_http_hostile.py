@@ -404,3 +404,54 @@ def test_l5_expect_100_continue_is_answered(logistics):
         assert ans is not None and ans[0] == 417, ans
     finally:
         c.close()
+
+
+def _server_send_q(client_port):
+    """The service side's Send-Q of our connection, None once it is gone."""
+    out = subprocess.run(
+        ["ss", "-tnH", "state", "established",
+         "( sport = :%d and dport = :%d )" % (PORT, client_port)],
+        stdout=subprocess.PIPE, text=True).stdout
+    for line in out.splitlines():
+        return int(line.split()[1])
+    return None
+
+
+def test_answers_not_read_close_the_connection_by_the_write_deadline(
+        logistics):
+    """A peer that pipelines requests and reads none of the answers: the
+    service reads no further than one unwritten answer, and closes the
+    connection http_write_timeout (10 s) after the last answer it could
+    write, not at the 20 s idle time, and without any other event."""
+    ctx = ssl.create_default_context(cafile=CA)
+    ctx.check_hostname = False
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.settimeout(2)
+    raw.connect(("127.0.0.1", PORT))
+    s = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+    port = s.getsockname()[1]
+    one = req("GET", "/metrics")
+    try:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 8:
+            try:
+                s.sendall(one * 50)
+            except (socket.timeout, TimeoutError):
+                break
+        # The service writes answers into the kernel until its send buffer
+        # is full; from the last write on, its deadline runs.
+        last_q, last_change, closed_at = None, time.monotonic(), None
+        while time.monotonic() - t0 < 60:
+            q = _server_send_q(port)
+            now = time.monotonic()
+            if q is None:
+                closed_at = now
+                break
+            if q != last_q:
+                last_q, last_change = q, now
+            time.sleep(0.25)
+        assert closed_at is not None, "connection kept for 60 s"
+        assert closed_at - last_change <= 14, closed_at - last_change
+    finally:
+        s.close()
