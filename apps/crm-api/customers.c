@@ -42,10 +42,10 @@ static int	phone_ok(const char *);
 static void	cust_cleanup(void *);
 
 static const struct svc_route r_customers = {
-	"/customers", HTTP_METHOD_POST, SVC_ROUTE_JSON_BODY
+	"/customers", HTTP_METHOD_POST, SVC_ROUTE_JSON_BODY, NULL
 };
 static const struct svc_route r_customer = {
-	"/customers/:id", HTTP_METHOD_GET, 0
+	"/customers/:id", HTTP_METHOD_GET, 0, NULL
 };
 
 static const struct json_field customer_fields[] = {

@@ -86,10 +86,10 @@ static char	*body_text(struct http_request *);
 static void	ord_cleanup(void *);
 
 static const struct svc_route r_orders = {
-	"/orders", HTTP_METHOD_POST, SVC_ROUTE_JSON_BODY
+	"/orders", HTTP_METHOD_POST, SVC_ROUTE_JSON_BODY, NULL
 };
 static const struct svc_route r_order = {
-	"/orders/:id", HTTP_METHOD_GET, 0
+	"/orders/:id", HTTP_METHOD_GET, 0, NULL
 };
 
 static const struct json_field item_fields[] = {

@@ -35,8 +35,6 @@ crm_parent_init(void)
 {
 	db_parent_init();
 	upstream_parent_init(UPSTREAM_NEED(UPSTREAM_ORDER_SERVICE));
-	if (svc_service_token() == NULL)
-		fatalx("SERVICE_TOKEN_FILE is required (calls to order-service)");
 
 	crm_config.forward_deadline_ms =
 	    crm_env("ORDER_FORWARD_DEADLINE_MS", 2000, 100, 2800);

@@ -48,14 +48,17 @@ static void	res_shortfalls(struct http_request *, struct res_state *,
 		    enum svc_code);
 static void	res_cleanup(void *);
 
+/* The saga of order-service is the one caller (CONTRACT §4). */
 static const struct svc_route r_reserve = {
-	"/inventory/reservations", HTTP_METHOD_POST, SVC_ROUTE_JSON_BODY
+	"/inventory/reservations", HTTP_METHOD_POST, SVC_ROUTE_JSON_BODY,
+	"order-service"
 };
 static const struct svc_route r_commit = {
-	"/inventory/reservations/:id/commit", HTTP_METHOD_POST, 0
+	"/inventory/reservations/:id/commit", HTTP_METHOD_POST, 0,
+	"order-service"
 };
 static const struct svc_route r_release = {
-	"/inventory/reservations/:id", HTTP_METHOD_DELETE, 0
+	"/inventory/reservations/:id", HTTP_METHOD_DELETE, 0, "order-service"
 };
 
 static const struct json_field item_fields[] = {

@@ -50,10 +50,10 @@ static int	get_prepare(struct http_request *, void *);
 static void	get_cleanup(void *);
 
 static const struct svc_route r_create = {
-	"/shipments", HTTP_METHOD_POST, SVC_ROUTE_JSON_BODY
+	"/shipments", HTTP_METHOD_POST, SVC_ROUTE_JSON_BODY, "order-service"
 };
 static const struct svc_route r_get = {
-	"/shipments/:id", HTTP_METHOD_GET, 0
+	"/shipments/:id", HTTP_METHOD_GET, 0, "order-service"
 };
 
 static const struct json_field item_fields[] = {

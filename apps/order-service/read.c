@@ -49,14 +49,16 @@ static int	read_raw(struct http_request *, struct read_state *,
 static int	read_live(struct http_request *, struct read_state *);
 static void	read_cleanup(void *);
 
+/* Callers: crm-api reads its orders, logistics-service the records. */
 static const struct svc_route r_get = {
-	"/supply-orders/:id", HTTP_METHOD_GET, 0
+	"/supply-orders/:id", HTTP_METHOD_GET, 0, "crm-api"
 };
 static const struct svc_route r_audit = {
-	"/supply-orders/:id/audit", HTTP_METHOD_GET, 0
+	"/supply-orders/:id/audit", HTTP_METHOD_GET, 0, NULL
 };
 static const struct svc_route r_by_shipment = {
-	"/supply-orders/by-shipment/:shipmentId", HTTP_METHOD_GET, 0
+	"/supply-orders/by-shipment/:shipmentId", HTTP_METHOD_GET, 0,
+	"logistics-service"
 };
 
 int

@@ -118,7 +118,7 @@ static int64_t	saga_left_ms(struct http_request *);
 static void	saga_cleanup(void *);
 
 static const struct svc_route r_create = {
-	"/supply-orders", HTTP_METHOD_POST, SVC_ROUTE_JSON_BODY
+	"/supply-orders", HTTP_METHOD_POST, SVC_ROUTE_JSON_BODY, "crm-api"
 };
 
 static const struct json_field item_fields[] = {

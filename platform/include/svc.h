@@ -17,14 +17,19 @@
  *
  * Configuration, read once from the environment by the parent before the
  * workers fork (and before any chroot):
- *	API_KEY_FILE		file holding the client key crm-api accepts
- *				(required when auth == SVC_AUTH_API_KEY)
- *	SERVICE_TOKEN_FILE	file holding the internal bearer token
- *				(required when auth == SVC_AUTH_SERVICE;
- *				optional otherwise, used for downstream calls)
- *				A missing, unreadable or empty secret file is
- *				fatal at start; one trailing newline (and CR)
- *				is stripped.
+ *	CREDENTIALS_FILE	the credentials the service accepts, one
+ *				"<name> <sha256 hex of the token>" a line
+ *				(auth.h); required unless auth ==
+ *				SVC_AUTH_NONE.  SVC_AUTH_API_KEY: the named
+ *				client keys; SVC_AUTH_SERVICE: SVC_OPERATOR
+ *				(the operators' SERVICE_TOKEN) and the
+ *				identities of the services that call it.
+ *	IDENTITY_TOKEN_FILE	the service's own token, presented on its
+ *				calls to other services (upstream.h;
+ *				required when it makes any)
+ *				A missing, unreadable or empty file is fatal
+ *				at start; one trailing newline (and CR) of the
+ *				token is stripped.
  *	RATE_LIMIT_RATE		requests per second per client address
  *				(default svc_app.default_rate)
  *	RATE_LIMIT_BURST	bucket size (default svc_app.default_burst)
@@ -34,7 +39,7 @@
  *
  *	static const struct svc_route r_item = {
  *		"/inventory/:id", HTTP_METHOD_GET | HTTP_METHOD_PUT,
- *		SVC_ROUTE_JSON_BODY
+ *		SVC_ROUTE_JSON_BODY, "order-service"
  *	};
  *
  *	int
@@ -68,8 +73,11 @@ struct json_schema;
 struct json_value;
 
 #define SVC_AUTH_NONE		0	/* no credentials (tests only) */
-#define SVC_AUTH_API_KEY	1	/* Bearer <API_KEY>, crm-api */
-#define SVC_AUTH_SERVICE	2	/* Bearer <SERVICE_TOKEN>, internal */
+#define SVC_AUTH_API_KEY	1	/* client API keys: every route */
+#define SVC_AUTH_SERVICE	2	/* identities: the routes naming them */
+
+/* The credential (SERVICE_TOKEN) that opens every route of a service. */
+#define SVC_OPERATOR		"operator"
 
 struct svc_app {
 	const char	*name;
@@ -91,6 +99,13 @@ struct svc_route {
 	const char	*name;		/* metrics/log label "/inventory/:id" */
 	int		methods;	/* HTTP_METHOD_* flags allowed */
 	int		flags;
+	/*
+	 * SVC_AUTH_SERVICE: the caller identities allowed here besides the
+	 * operator, space-separated ("crm-api logistics-service"); NULL:
+	 * the operator only.  Not used with SVC_AUTH_API_KEY, where every
+	 * client key opens every route.
+	 */
+	const char	*callers;
 };
 
 #define SVC_REQID_MAX		64
@@ -99,6 +114,7 @@ struct svc_route {
 struct svc_req {
 	char			request_id[SVC_REQID_MAX + 1];
 	const struct svc_route	*route;
+	const char		*caller;	/* the credential's name */
 	struct timespec		start;		/* CLOCK_MONOTONIC */
 	int			begun;
 	int			responded;
@@ -153,8 +169,8 @@ void		*svc_enter(struct http_request *, const struct svc_route *,
 struct json_value	*svc_body_json(struct http_request *,
 			    const struct json_schema *);
 
-/* The service token for downstream calls, NULL if not configured. */
-const char	*svc_service_token(void);
+/* The identity token for downstream calls, NULL if not configured. */
+const char	*svc_identity_token(void);
 
 /*
  * Readiness (GET /readyz, CONTRACT §2): 200 {"status":"ready"} when every
@@ -219,5 +235,6 @@ void		svc_kore_error(struct connection *, const struct http_error *,
 const char	*svc_method_name(int);
 void		svc_allow_header(int, char *, size_t);
 int		svc_content_type_ok(const char *);
+int		svc_caller_allowed(const struct svc_route *, const char *);
 
 #endif

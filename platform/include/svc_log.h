@@ -40,12 +40,16 @@ int	svc_log_pending(void);
 void	svc_log(int, const char *, const char *, ...)
 	    __attribute__((format (printf, 3, 4)));
 
-/* The one line per request. */
-void	svc_log_request(const char *, const char *, const char *, int,
-	    double);
+/*
+ * The one line per request: request id, method, route, the name of the
+ * caller's credential (NULL: none, the field is left out), status and
+ * duration.
+ */
+void	svc_log_request(const char *, const char *, const char *,
+	    const char *, int, double);
 
 /* Renders a request line into buf without the newline (tests). */
 void	svc_log_format_request(struct kore_buf *, const char *,
-	    const char *, const char *, int, double);
+	    const char *, const char *, const char *, int, double);
 
 #endif

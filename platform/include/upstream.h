@@ -7,7 +7,8 @@
  *	- goes to a configured target's base URL + path, verified against
  *	  the stack's CA (CURLOPT_CAINFO = CA_FILE, TLS >= 1.2, peer and host
  *	  name checked); only https:// is accepted;
- *	- carries "Authorization: Bearer <service token>" (svc_service_token()),
+ *	- carries "Authorization: Bearer <identity token>" (svc_identity_token(),
+ *	  IDENTITY_TOKEN_FILE: the calling service's own, never the operators'),
  *	  "X-Request-Id" (the bound request's id, or upstream_req.request_id),
  *	  "Accept: application/json" and, with a body,
  *	  "Content-Type: application/json; charset=utf-8";
@@ -110,6 +111,8 @@
  *	UPSTREAM_DEADLINE_MS	request-bound calls end this many ms after
  *				the request arrived at the latest
  *				(default 1800).
+ *	IDENTITY_TOKEN_FILE	the token presented (svc.h); required when a
+ *				target is configured.
  * Host names: the URLs are numeric (127.0.0.1) today.  A host name would
  * have to resolve inside the sandbox: the worker chroot needs /etc/hosts
  * (and /etc/resolv.conf for DNS, which musl's resolver reads), and since

@@ -1,7 +1,10 @@
 /*
- * auth.c - bearer token check.  The token is read once by the parent
- * (before fork and chroot), kept in this process's memory only, compared
- * in constant time and never logged.
+ * auth.c - bearer credentials.  Files are read once by the parent (before
+ * fork and chroot).  Accepted tokens are known by their SHA-256 digest
+ * only, so that no service process holds a secret that opens another
+ * service; the tokens are 256-bit random values, which makes an unsalted
+ * SHA-256 enough (nothing to guess, no dictionary to precompute).  Digests
+ * are compared in constant time; nothing here is ever logged.
  */
 
 #include <sys/types.h>
@@ -9,20 +12,32 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/sha.h>
 
 #include "auth.h"
 
-static char	auth_token[AUTH_SECRET_MAX];
-static size_t	auth_token_len;
+static struct auth_creds	auth_creds;
 
-int
-auth_secret_read(const char *path, char *out, size_t outlen,
-    const char **errstr)
+static int	file_read(const char *, char *, size_t, size_t *,
+		    const char *, const char **);
+static int	cred_line(struct auth_creds *, const char *, size_t,
+		    const char **);
+static int	name_ok(const char *, size_t);
+static int	hex_digest(const char *, size_t, u_int8_t *);
+
+/*
+ * Reads a whole file into out, at most outlen - 1 bytes; on error out is
+ * cleansed and errstr set (toolong: the reason for a file too long).
+ */
+static int
+file_read(const char *path, char *out, size_t outlen, size_t *len,
+    const char *toolong, const char **errstr)
 {
 	int		fd;
 	ssize_t		r;
@@ -43,7 +58,7 @@ auth_secret_read(const char *path, char *out, size_t outlen,
 		if (off == outlen) {
 			(void)close(fd);
 			OPENSSL_cleanse(out, outlen);
-			*errstr = "secret too long";
+			*errstr = toolong;
 			return (0);
 		}
 		r = read(fd, out + off, outlen - off);
@@ -61,22 +76,37 @@ auth_secret_read(const char *path, char *out, size_t outlen,
 	}
 	(void)close(fd);
 
+	/* Room for the terminating NUL. */
+	if (off == outlen) {
+		OPENSSL_cleanse(out, outlen);
+		*errstr = toolong;
+		return (0);
+	}
+	out[off] = '\0';
+	*len = off;
+
+	return (1);
+}
+
+int
+auth_secret_read(const char *path, char *out, size_t outlen,
+    const char **errstr)
+{
+	size_t		off;
+
+	if (!file_read(path, out, outlen, &off, "secret too long", errstr))
+		return (0);
+
 	if (off > 0 && out[off - 1] == '\n')
 		off--;
 	if (off > 0 && out[off - 1] == '\r')
 		off--;
+	out[off] = '\0';
 
 	if (off == 0) {
 		*errstr = "file is empty";
 		return (0);
 	}
-
-	if (off == outlen) {
-		OPENSSL_cleanse(out, outlen);
-		*errstr = "secret too long";
-		return (0);
-	}
-	out[off] = '\0';
 
 	/* A NUL or a line break inside would never match a header. */
 	if (strlen(out) != off || strchr(out, '\n') != NULL ||
@@ -89,23 +119,204 @@ auth_secret_read(const char *path, char *out, size_t outlen,
 	return (1);
 }
 
-void
-auth_set_token(const char *token)
+int
+auth_creds_parse(struct auth_creds *creds, const char *text, size_t len,
+    char *err, size_t errlen)
 {
+	const char	*p, *end, *nl, *why;
+	size_t		line;
+
+	memset(creds, 0, sizeof(*creds));
+
+	if (memchr(text, '\0', len) != NULL) {
+		(void)snprintf(err, errlen, "holds a NUL byte");
+		return (0);
+	}
+
+	p = text;
+	end = text + len;
+	for (line = 1; p < end; line++) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if (!cred_line(creds, p, (size_t)(nl - p), &why)) {
+			(void)snprintf(err, errlen, "line %zu: %s", line, why);
+			memset(creds, 0, sizeof(*creds));
+			return (0);
+		}
+		p = nl + 1;
+	}
+
+	/* A service that accepts nothing is a configuration error. */
+	if (creds->n == 0) {
+		(void)snprintf(err, errlen, "no credentials");
+		return (0);
+	}
+
+	return (1);
+}
+
+/* One line: blank, a comment, or "<name> <digest>". */
+static int
+cred_line(struct auth_creds *creds, const char *s, size_t len,
+    const char **why)
+{
+	struct auth_cred	*c;
+	const char		*name, *hex;
+	size_t			nlen, hlen, i;
+
+	if (len > 0 && s[len - 1] == '\r')
+		len--;
+	while (len > 0 && (*s == ' ' || *s == '\t')) {
+		s++;
+		len--;
+	}
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len == 0 || *s == '#')
+		return (1);
+
+	name = s;
+	for (nlen = 0; nlen < len && s[nlen] != ' ' && s[nlen] != '\t'; nlen++)
+		;
+	for (hex = s + nlen; hex < s + len && (*hex == ' ' || *hex == '\t');
+	    hex++)
+		;
+	hlen = (size_t)(s + len - hex);
+
+	if (!name_ok(name, nlen)) {
+		*why = "a name is 1-64 of A-Z a-z 0-9 . _ -";
+		return (0);
+	}
+	if (creds->n == AUTH_CREDS_MAX) {
+		*why = "too many credentials";
+		return (0);
+	}
+
+	c = &creds->cred[creds->n];
+	if (!hex_digest(hex, hlen, c->digest)) {
+		*why = "not \"<name> <sha256 hex>\"";
+		return (0);
+	}
+	memcpy(c->name, name, nlen);
+	c->name[nlen] = '\0';
+
+	for (i = 0; i < creds->n; i++) {
+		if (strcmp(creds->cred[i].name, c->name) == 0) {
+			*why = "a name given twice";
+			return (0);
+		}
+		if (memcmp(creds->cred[i].digest, c->digest,
+		    AUTH_DIGEST_LEN) == 0) {
+			*why = "a digest given twice";
+			return (0);
+		}
+	}
+	creds->n++;
+
+	return (1);
+}
+
+static int
+name_ok(const char *s, size_t len)
+{
+	size_t		i;
+
+	if (len == 0 || len > AUTH_NAME_MAX)
+		return (0);
+	for (i = 0; i < len; i++) {
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '.' || s[i] == '_' || s[i] == '-'))
+			return (0);
+	}
+
+	return (1);
+}
+
+static int
+hex_digest(const char *s, size_t len, u_int8_t *out)
+{
+	size_t		i;
+	int		v, nib;
+	char		ch;
+
+	v = 0;
+	if (len != AUTH_DIGEST_LEN * 2)
+		return (0);
+
+	for (i = 0; i < len; i++) {
+		ch = s[i];
+		if (ch >= '0' && ch <= '9')
+			nib = ch - '0';
+		else if (ch >= 'a' && ch <= 'f')
+			nib = ch - 'a' + 10;
+		else if (ch >= 'A' && ch <= 'F')
+			nib = ch - 'A' + 10;
+		else
+			return (0);
+		if (i % 2 == 0)
+			v = nib << 4;
+		else
+			out[i / 2] = (u_int8_t)(v | nib);
+	}
+
+	return (1);
+}
+
+int
+auth_creds_read(struct auth_creds *creds, const char *path, char *err,
+    size_t errlen)
+{
+	char		buf[AUTH_CREDS_FILE_MAX];
+	const char	*errstr;
 	size_t		len;
+	int		ok;
 
-	OPENSSL_cleanse(auth_token, sizeof(auth_token));
-	auth_token_len = 0;
+	if (!file_read(path, buf, sizeof(buf), &len, "file too long",
+	    &errstr)) {
+		(void)snprintf(err, errlen, "%s", errstr);
+		return (0);
+	}
 
-	if (token == NULL)
-		return;
+	ok = auth_creds_parse(creds, buf, len, err, errlen);
+	OPENSSL_cleanse(buf, sizeof(buf));
 
-	len = strlen(token);
-	if (len >= sizeof(auth_token))
-		return;
+	return (ok);
+}
 
-	memcpy(auth_token, token, len);
-	auth_token_len = len;
+const char *
+auth_creds_match(const struct auth_creds *creds, const void *token,
+    size_t len)
+{
+	u_int8_t	md[AUTH_DIGEST_LEN];
+	const char	*name;
+	size_t		i;
+
+	if (creds == NULL || creds->n == 0 || len == 0)
+		return (NULL);
+
+	(void)SHA256(token, len, md);
+
+	/* No early exit: the time says nothing about which one matched. */
+	name = NULL;
+	for (i = 0; i < creds->n; i++) {
+		if (auth_equal(creds->cred[i].digest, AUTH_DIGEST_LEN, md,
+		    sizeof(md)))
+			name = creds->cred[i].name;
+	}
+	OPENSSL_cleanse(md, sizeof(md));
+
+	return (name);
+}
+
+void
+auth_set_creds(const struct auth_creds *creds)
+{
+	if (creds == NULL)
+		memset(&auth_creds, 0, sizeof(auth_creds));
+	else
+		memcpy(&auth_creds, creds, sizeof(auth_creds));
 }
 
 /*
@@ -128,20 +339,20 @@ auth_equal(const void *a, size_t alen, const void *b, size_t blen)
 	return (diff == 0 && alen > 0);
 }
 
-int
+const char *
 auth_check_bearer(const char *value)
 {
 	const char	*tok;
 
-	if (value == NULL || auth_token_len == 0)
-		return (0);
+	if (value == NULL)
+		return (NULL);
 
 	if (strncasecmp(value, "bearer ", 7) != 0)
-		return (0);
+		return (NULL);
 
 	tok = value + 7;
 	while (*tok == ' ')
 		tok++;
 
-	return (auth_equal(auth_token, auth_token_len, tok, strlen(tok)));
+	return (auth_creds_match(&auth_creds, tok, strlen(tok)));
 }

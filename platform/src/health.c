@@ -21,20 +21,22 @@
 #include "svc_int.h"
 
 static const struct svc_route	r_healthz = {
-	"/healthz", HTTP_METHOD_GET, SVC_ROUTE_PUBLIC | SVC_ROUTE_NO_RATELIMIT
+	"/healthz", HTTP_METHOD_GET, SVC_ROUTE_PUBLIC | SVC_ROUTE_NO_RATELIMIT,
+	NULL
 };
 
 static const struct svc_route	r_readyz = {
-	"/readyz", HTTP_METHOD_GET, SVC_ROUTE_PUBLIC | SVC_ROUTE_NO_RATELIMIT
+	"/readyz", HTTP_METHOD_GET, SVC_ROUTE_PUBLIC | SVC_ROUTE_NO_RATELIMIT,
+	NULL
 };
 
 static const struct svc_route	r_metrics = {
-	"/metrics", HTTP_METHOD_GET, SVC_ROUTE_PUBLIC
+	"/metrics", HTTP_METHOD_GET, SVC_ROUTE_PUBLIC, NULL
 };
 
 /* Unknown paths: every method, no auth (404 for everyone). */
 static const struct svc_route	r_unmatched = {
-	"unmatched", HTTP_METHOD_ALL, SVC_ROUTE_PUBLIC
+	"unmatched", HTTP_METHOD_ALL, SVC_ROUTE_PUBLIC, NULL
 };
 
 /* A /readyz call waiting for the refresh that runs. */

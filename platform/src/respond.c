@@ -224,6 +224,6 @@ svc_kore_error(struct connection *c, const struct http_error *he,
 	svc_error_render(&err, id, body);
 
 	method = kore_method_label(he->method);
-	svc_log_request(id, method, "-", he->status, 0.0);
+	svc_log_request(id, method, "-", NULL, he->status, 0.0);
 	metrics_request_end("-", method, he->status, 0.0);
 }

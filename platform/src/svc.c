@@ -17,8 +17,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <openssl/crypto.h>
-
 #include <kore/kore.h>
 #include <kore/http.h>
 
@@ -32,7 +30,8 @@
 #include "svc_int.h"
 #include "tlsmem.h"
 
-static char	svc_token[AUTH_SECRET_MAX];
+/* Our own identity for upstream calls; the only raw token we hold. */
+static char	svc_identity[AUTH_SECRET_MAX];
 
 /*
  * Randomness for request ids: one getrandom(2) per 16 ids instead of one
@@ -47,7 +46,8 @@ static struct kore_timer	*log_timer;
 
 static void	svc_req_onfree(struct http_request *);
 static u_int32_t	env_u32(const char *, u_int32_t);
-static void	load_secret(const char *, char *, size_t, int);
+static void	load_secret(const char *, char *, size_t);
+static void	load_creds(void);
 static void	svc_log_loop(void);
 static void	svc_log_due(void *, u_int64_t);
 
@@ -58,7 +58,6 @@ static void	svc_log_due(void *, u_int64_t);
 void
 kore_parent_configure(int argc, char **argv)
 {
-	char		secret[AUTH_SECRET_MAX];
 	u_int32_t	rate, burst, slots;
 
 	(void)argc;
@@ -75,16 +74,9 @@ kore_parent_configure(int argc, char **argv)
 	burst = env_u32("RATE_LIMIT_BURST", svc_app.default_burst);
 	slots = env_u32("RATE_LIMIT_SLOTS", RATELIMIT_SLOTS_DEFAULT);
 
-	if (svc_app.auth == SVC_AUTH_API_KEY) {
-		load_secret("API_KEY_FILE", secret, sizeof(secret), 1);
-		auth_set_token(secret);
-		OPENSSL_cleanse(secret, sizeof(secret));
-	}
-
-	load_secret("SERVICE_TOKEN_FILE", svc_token, sizeof(svc_token),
-	    svc_app.auth == SVC_AUTH_SERVICE);
-	if (svc_app.auth == SVC_AUTH_SERVICE)
-		auth_set_token(svc_token);
+	if (svc_app.auth != SVC_AUTH_NONE)
+		load_creds();
+	load_secret("IDENTITY_TOKEN_FILE", svc_identity, sizeof(svc_identity));
 
 	if (!ratelimit_init(slots, rate, burst))
 		fatal("cannot map the rate limit table: %s", errno_s);
@@ -164,28 +156,74 @@ env_u32(const char *name, u_int32_t def)
 	return ((u_int32_t)ul);
 }
 
+/* An optional secret file named by env; unreadable is fatal. */
 static void
-load_secret(const char *env, char *out, size_t len, int required)
+load_secret(const char *env, char *out, size_t len)
 {
 	const char	*path, *errstr;
 
 	out[0] = '\0';
 
-	if ((path = getenv(env)) == NULL || *path == '\0') {
-		if (required)
-			fatal("%s is not set", env);
+	if ((path = getenv(env)) == NULL || *path == '\0')
 		return;
-	}
 
 	/* The reason only, never the content. */
 	if (!auth_secret_read(path, out, len, &errstr))
 		fatal("%s (%s): %s", env, path, errstr);
 }
 
-const char *
-svc_service_token(void)
+/* The digests of what the service accepts (auth.h); fatal if none. */
+static void
+load_creds(void)
 {
-	return (svc_token[0] != '\0' ? svc_token : NULL);
+	struct auth_creds	*creds;
+	const char		*path;
+	char			err[128];
+
+	if ((path = getenv("CREDENTIALS_FILE")) == NULL || *path == '\0')
+		fatal("CREDENTIALS_FILE is not set");
+
+	creds = kore_calloc(1, sizeof(*creds));
+	if (!auth_creds_read(creds, path, err, sizeof(err)))
+		fatal("CREDENTIALS_FILE (%s): %s", path, err);
+	auth_set_creds(creds);
+	svc_log(SVC_LOG_INFO, NULL, "%zu credentials accepted", creds->n);
+	kore_free(creds);
+}
+
+const char *
+svc_identity_token(void)
+{
+	return (svc_identity[0] != '\0' ? svc_identity : NULL);
+}
+
+/*
+ * A client key opens every route of the public API; an internal route
+ * opens to the operator and to the identities it names.
+ */
+int
+svc_caller_allowed(const struct svc_route *route, const char *caller)
+{
+	const char	*p;
+	size_t		len, clen;
+
+	if (caller == NULL)
+		return (0);
+	if (svc_app.auth != SVC_AUTH_SERVICE ||
+	    strcmp(caller, SVC_OPERATOR) == 0)
+		return (1);
+
+	clen = strlen(caller);
+	p = route->callers;
+	while (p != NULL && *p != '\0') {
+		p += strspn(p, " ");
+		len = strcspn(p, " ");
+		if (len > 0 && len == clen && strncmp(p, caller, len) == 0)
+			return (1);
+		p += len;
+	}
+
+	return (0);
 }
 
 /* The request's platform state, created on first use. */
@@ -347,7 +385,8 @@ svc_finish(struct http_request *req, int status)
 	route = sr->route != NULL ? sr->route->name : "-";
 	method = svc_method_name(req->method);
 
-	svc_log_request(sr->request_id, method, route, status, secs * 1000.0);
+	svc_log_request(sr->request_id, method, route, sr->caller, status,
+	    secs * 1000.0);
 	metrics_request_end(route, method, status, secs);
 
 	if (sr->in_flight) {
@@ -477,7 +516,7 @@ svc_begin(struct http_request *req, const struct svc_route *route)
 {
 	struct svc_req		*sr;
 	struct svc_error	err;
-	const char		*hdr;
+	const char		*hdr, *caller;
 	u_int32_t		retry;
 	int			methods;
 
@@ -512,9 +551,16 @@ svc_begin(struct http_request *req, const struct svc_route *route)
 	    svc_app.auth != SVC_AUTH_NONE) {
 		if (!http_request_header(req, "authorization", &hdr))
 			hdr = NULL;
-		if (!auth_check_bearer(hdr)) {
+		if ((caller = auth_check_bearer(hdr)) == NULL) {
 			svc_fail(req, SVC_UNAUTHORIZED,
 			    "missing or invalid bearer token");
+			return (0);
+		}
+		/* The contract has no 403: a route not ours is a 401 too. */
+		sr->caller = caller;
+		if (!svc_caller_allowed(route, caller)) {
+			svc_fail(req, SVC_UNAUTHORIZED,
+			    "this credential is not allowed on this route");
 			return (0);
 		}
 	}

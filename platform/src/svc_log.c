@@ -323,7 +323,8 @@ svc_log(int level, const char *request_id, const char *fmt, ...)
  */
 void
 svc_log_format_request(struct kore_buf *buf, const char *request_id,
-    const char *method, const char *route, int status, double duration_ms)
+    const char *method, const char *route, const char *caller, int status,
+    double duration_ms)
 {
 	u_int64_t	us;
 	char		frac[4];
@@ -365,12 +366,18 @@ svc_log_format_request(struct kore_buf *buf, const char *request_id,
 	frac[2] = (char)('0' + (us / 10) % 10);
 	frac[3] = (char)('0' + us % 10);
 	kore_buf_append(buf, frac, sizeof(frac));
+
+	/* The credential's name only: who called, never with what. */
+	if (caller != NULL) {
+		kore_buf_append(buf, ",\"caller\":", 10);
+		log_str(buf, caller);
+	}
 	kore_buf_append(buf, "}", 1);
 }
 
 void
 svc_log_request(const char *request_id, const char *method,
-    const char *route, int status, double duration_ms)
+    const char *route, const char *caller, int status, double duration_ms)
 {
 	static struct kore_buf	*buf;
 
@@ -379,7 +386,7 @@ svc_log_request(const char *request_id, const char *method,
 		buf = kore_buf_alloc(512);
 	kore_buf_reset(buf);
 
-	svc_log_format_request(buf, request_id, method, route, status,
+	svc_log_format_request(buf, request_id, method, route, caller, status,
 	    duration_ms);
 	kore_buf_append(buf, "\n", 1);
 	log_emit((const char *)buf->data, buf->offset);

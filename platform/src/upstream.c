@@ -130,8 +130,8 @@ upstream_parent_init(unsigned int need)
 	if (kore_strlcpy(ca_file, v, sizeof(ca_file)) >= sizeof(ca_file))
 		fatalx("CA_FILE too long");
 
-	if (svc_service_token() == NULL)
-		fatalx("SERVICE_TOKEN_FILE is not set (needed for the calls "
+	if (svc_identity_token() == NULL)
+		fatalx("IDENTITY_TOKEN_FILE is not set (needed for the calls "
 		    "to other services)");
 
 	if ((v = getenv("UPSTREAM_DEADLINE_MS")) != NULL && *v != '\0') {
@@ -621,7 +621,7 @@ attempt_begin(struct upstream_call *c)
 	if (c->method == HTTP_METHOD_DELETE)
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE");
 
-	tok = svc_service_token();
+	tok = svc_identity_token();
 	(void)snprintf(line, sizeof(line), "Bearer %s", tok != NULL ? tok : "");
 	kore_curl_http_set_header(&c->curl, "Authorization", line);
 	explicit_bzero(line, sizeof(line));

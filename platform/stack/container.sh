@@ -31,9 +31,10 @@
 #                                     bind line set to 127.0.0.1 <port>
 #   RUNDIR/ctr/NAME/tls/{cert,key,ca}.pem -> /etc/crm/tls/   key.pem 0400,
 #                                     owned by crm-keys (uid 10002)
-#   RUNDIR/ctr/NAME/secrets/ -> /etc/crm/secrets/     the service token, the
-#                                     DB password, the API key (crm-api only);
-#                                     0400 root: read by the master at start
+#   RUNDIR/ctr/NAME/secrets/ -> /etc/crm/secrets/     credentials (the
+#                                     digests it accepts), identity_token (a
+#                                     caller's own), the DB password; 0400
+#                                     root: read by the master at start
 # Log: RUNDIR/logs/NAME.log (podman's k8s-file format; `podman logs`).
 # Environment: CTR_CAPS (the list above), CTR_MEMORY (256m), CTR_PIDS (64),
 # CTR_CPU_SHARES (1024 x the conf's workers), CTR_NOFILE (8192),
@@ -62,24 +63,16 @@ layout() {
 	local conf="$RUN/conf/$name.conf"
 	[ -f "$conf" ] || conf="$REPO_DIR/conf/$name.conf"
 	[ -f "$conf" ] || die "no $conf"
-	mkdir -p "$dir/tls" "$dir/secrets" "$RUN/logs"
+	mkdir -p "$dir/tls" "$RUN/logs"
 	# Copies written in place (cat >), so that a rotation seen by a
 	# running container is a rewrite of the same inode (docs/operations.md).
 	put() { touch "$2"; chown "$3" "$2"; chmod "$4" "$2"; cat "$1" >"$2"; }
 	put "$RUN/pki/$name.pem" "$dir/tls/cert.pem" 0:0 0644
 	put "$RUN/pki/$name.key" "$dir/tls/key.pem" "$CRM_KEYS_UID:$CRM_KEYS_UID" 0400
 	put "$RUN/pki/ca.pem" "$dir/tls/ca.pem" 0:0 0644
-	chmod 0700 "$dir/secrets"
-	put "$RUN/secrets/service_token" "$dir/secrets/service_token" 0:0 0400
-	# The client API key: only crm-api checks it (least privilege).
-	if [ "$name" = crm-api ]; then
-		put "$RUN/secrets/api_key" "$dir/secrets/api_key" 0:0 0400
-	else
-		rm -f "$dir/secrets/api_key"
-	fi
-	if [ -n "$role" ]; then
-		put "$RUN/secrets/db_$role" "$dir/secrets/db_password" 0:0 0400
-	fi
+	# Digests of what it accepts, its own identity, its DB password:
+	# never SERVICE_TOKEN or an API key (least privilege).
+	service_secrets "$RUN" "$name" "$role" "$dir/secrets"
 	# The config, listening on loopback only (host network).
 	sed -e "s|^\([[:space:]]*bind[[:space:]]\).*|\1127.0.0.1 $port|" \
 	    "$conf" >"$dir/$name.conf"
@@ -123,7 +116,7 @@ start() {
 		args+=(-v "$dir/tls/$f.pem:$e/tls/$f.pem:ro")
 	done
 	args+=(-v "$dir/secrets:$e/secrets:ro")
-	service_env "$e" "$role"
+	service_env "$e" "$role" "$name"
 	for f in "${SERVICE_ENV[@]}"; do
 		args+=(--env "$f")
 	done

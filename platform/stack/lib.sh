@@ -11,8 +11,15 @@ set -euo pipefail
 PGBIN=/usr/lib/postgresql/15/bin
 PG_PORT=${PG_PORT:-55432}
 SERVICE_NAMES="crm-api order-service inventory-service logistics-service postgres"
+# The services that call others: each has an identity of its own, the
+# token in RUNDIR/secrets/identity_<name, - as _> that it presents on its
+# calls (the callee's routes say which callers they allow).
+CALLER_NAMES="crm-api order-service logistics-service"
 # One secret per file in RUNDIR/secrets; db_* are PostgreSQL role passwords.
-SECRET_NAMES="api_key service_token db_admin db_crm_api db_order_service db_inventory_service"
+# api_key and service_token are the clients' and the operators' (run/stack.env):
+# no service is given them, only their digests (service_credentials).
+SECRET_NAMES="api_key service_token identity_crm_api identity_order_service
+ identity_logistics_service db_admin db_crm_api db_order_service db_inventory_service"
 STACK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$STACK_DIR/../.." && pwd)
 
@@ -58,6 +65,63 @@ ensure_secrets() {
 
 secret() { [ -s "$1/secrets/$2" ] || die "missing secret $1/secrets/$2 (run pki.sh)"; cat "$1/secrets/$2"; }
 
+# digest RUNDIR NAME: the SHA-256 (hex) of a secret, as the services hash a
+# presented bearer token (platform/src/auth.c).
+digest() {
+	local v
+	v=$(secret "$1" "$2") || exit 1
+	printf '%s' "$v" | sha256sum | cut -d' ' -f1
+}
+
+# identity_secret NAME: the secret holding a caller's identity token.
+identity_secret() { local n=${1//-/_}; printf 'identity_%s\n' "$n"; }
+
+is_caller() { case " $CALLER_NAMES " in *" $1 "*) return 0 ;; esac; return 1; }
+
+# service_credentials RUNDIR NAME: the credentials file of a service
+# (platform/include/auth.h): "<name> <sha256 hex>" lines. crm-api accepts
+# the client API keys: "default" (API_KEY of stack.env) and the named keys
+# of RUNDIR/secrets/api_keys (platform/stack/apikey.sh). The internal
+# services accept "operator" (SERVICE_TOKEN) and every caller's identity;
+# which identity may use which route is the service's own business.
+service_credentials() {
+	local r="$1" c d
+	printf '# %s: the credentials it accepts (platform/stack/lib.sh)\n' "$2"
+	if [ "$2" = crm-api ]; then
+		d=$(digest "$r" api_key)
+		printf 'default %s\n' "$d"
+		if [ -f "$r/secrets/api_keys" ]; then cat "$r/secrets/api_keys"; fi
+		return 0
+	fi
+	d=$(digest "$r" service_token)
+	printf 'operator %s\n' "$d"
+	for c in $CALLER_NAMES; do
+		d=$(digest "$r" "$(identity_secret "$c")")
+		printf '%s %s\n' "$c" "$d"
+	done
+}
+
+# service_secrets RUNDIR NAME ROLE DIR: fills DIR (0700) with exactly the
+# secret files the service is given, each 0400 root: credentials (digests),
+# identity_token (callers only), db_password (services with a database).
+# Anything else there (an older layout's tokens) is removed.
+service_secrets() {
+	local r="$1" d="$4"
+	mkdir -p "$d"
+	chmod 0700 "$d"
+	find "$d" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+	(
+		umask 077
+		service_credentials "$r" "$2" >"$d/credentials"
+		if is_caller "$2"; then
+			secret "$r" "$(identity_secret "$2")" >"$d/identity_token"
+		fi
+		if [ -n "$3" ]; then secret "$r" "db_$3" >"$d/db_password"; fi
+	)
+	chown 0:0 "$d"/*
+	chmod 0400 "$d"/*
+}
+
 # pg_base RUNDIR: the directory holding the cluster (data/, tls/, sock/,
 # log/), owned by postgres. Normally RUNDIR/pg; but when the postgres user
 # cannot traverse to RUNDIR (e.g. a RUNDIR under /root or a mktemp -d, both
@@ -100,15 +164,14 @@ service_port_role() {
 SERVICE_TUNABLES="RATE_LIMIT_RATE RATE_LIMIT_BURST RATE_LIMIT_SLOTS
  ORDER_FORWARD_DEADLINE_MS IDEMPOTENCY_TTL_S OUTBOX_INTERVAL_MS"
 
-# service_env ETC ROLE: sets the array SERVICE_ENV to the environment a
-# service reads at start (KEY=value words; README "Configuration"). ETC is
+# service_env ETC ROLE NAME: sets the array SERVICE_ENV to the environment
+# a service reads at start (KEY=value words; README "Configuration"). ETC is
 # /etc/crm as its master sees it before the chroot (secrets and data files
 # are read then); CA_FILE and sslrootcert are paths inside its root.
 service_env() {
 	local v
 	SERVICE_ENV=(
-	    "SERVICE_TOKEN_FILE=$1/secrets/service_token"
-	    "API_KEY_FILE=$1/secrets/api_key"
+	    "CREDENTIALS_FILE=$1/secrets/credentials"
 	    "DB_CONNINFO=host=127.0.0.1 port=$PG_PORT dbname=crm_supply_db user=$2 sslmode=verify-full sslrootcert=/etc/crm/tls/ca.pem"
 	    "DB_PASSWORD_FILE=$1/secrets/db_password"
 	    "CA_FILE=/etc/crm/tls/ca.pem"
@@ -118,6 +181,9 @@ service_env() {
 	    "INVENTORY_SERVICE_URL=https://127.0.0.1:${INVENTORY_SERVICE_PORT:-8445}"
 	    "LOGISTICS_SERVICE_URL=https://127.0.0.1:${LOGISTICS_SERVICE_PORT:-8446}"
 	)
+	if is_caller "$3"; then
+		SERVICE_ENV+=("IDENTITY_TOKEN_FILE=$1/secrets/identity_token")
+	fi
 	for v in $SERVICE_TUNABLES; do
 		if [ -n "${!v:-}" ]; then SERVICE_ENV+=("$v=${!v}"); fi
 	done

@@ -6,7 +6,8 @@
 #   RUNDIR/pki/<name>.pem, <name>.key  ECDSA P-256 server leaf signed by the CA,
 #                                      SANs localhost, 127.0.0.1, <name>
 #   RUNDIR/pki/ffdhe2048.pem           RFC 7919 group as DH PARAMETERS (Kore's tls_dhparam)
-#   RUNDIR/secrets/*                   api_key, service_token, db_* passwords
+#   RUNDIR/secrets/*                   api_key, service_token, identity_* (one
+#                                      per calling service), db_* passwords
 # Idempotent: a file that exists and is still valid is kept; an invalid or
 # nearly expired one (and every leaf of a replaced CA) is made again.
 # Keys are 0600, certificates 0644. Nothing secret is printed.

@@ -8,8 +8,9 @@
 #                                       bind and tls_dhparam set for this run
 #   RUNDIR/svc/NAME/etc/crm/tls/         cert.pem, key.pem (key manager only),
 #                                       ca.pem, ffdhe2048.pem
-#   RUNDIR/svc/NAME/etc/crm/secrets/     tokens and the DB password, read by
-#                                       the parent before it forks
+#   RUNDIR/svc/NAME/etc/crm/secrets/     credentials (digests), its identity
+#                                       token, the DB password, read by the
+#                                       parent before it forks
 #   RUNDIR/logs/NAME.log                 the service's JSON log lines
 # Environment: BIN_DIR (default build/musl/bin), the port variables of
 # platform/stack/lib.sh. The service gets the other services' URLs
@@ -43,17 +44,12 @@ ensure_users() {
 
 layout() {
 	local e="$root/etc/crm" conf
-	mkdir -p "$e/tls" "$e/secrets" "$RUN/logs"
+	mkdir -p "$e/tls" "$RUN/logs"
 	install -m 0644 "$RUN/pki/$name.pem" "$e/tls/cert.pem"
 	install -m 0400 -o crm-keys "$RUN/pki/$name.key" "$e/tls/key.pem"
 	install -m 0644 "$RUN/pki/ca.pem" "$e/tls/ca.pem"
 	install -m 0644 "$RUN/pki/ffdhe2048.pem" "$e/tls/ffdhe2048.pem"
-	install -m 0400 "$RUN/secrets/service_token" "$e/secrets/service_token"
-	install -m 0400 "$RUN/secrets/api_key" "$e/secrets/api_key"
-	if [ -n "$role" ]; then
-		install -m 0400 "$RUN/secrets/db_$role" "$e/secrets/db_password"
-	fi
-	chmod 0700 "$e/secrets"
+	service_secrets "$RUN" "$name" "$role" "$e/secrets"
 	# logistics-service's planning tables (read by its parent at start).
 	if [ "$name" = logistics-service ]; then
 		install -m 0644 "$REPO_DIR/apps/logistics-service/logistics.data" \
@@ -86,7 +82,7 @@ start() {
 	layout
 	# A clean environment: only what the service is documented to read
 	# (lib.sh service_env, the same as in a container).
-	service_env "$e" "$role"
+	service_env "$e" "$role" "$name"
 	# Started in its own folder: Kore writes its kore.pid there.
 	(cd "$root" && exec setsid env -i PATH=/nonexistent \
 	    "${SERVICE_ENV[@]}" "$BIN_DIR/$name" -f -c "$e/$name.conf" \

@@ -129,7 +129,9 @@ def test_headers_and_record(peer, logistics):
     [seen] = peer.seen
     assert seen["path"] == "/supply-orders/by-shipment/" + sid
     h = seen["headers"]
-    assert h["authorization"] == "Bearer " + secret("service_token")
+    # logistics-service's own identity, never the operators' token.
+    assert h["authorization"] == "Bearer " + secret(
+        "identity_logistics_service")
     assert h["x-request-id"] == "up-hdr-1"
     assert h["accept"] == "application/json"
 

@@ -53,7 +53,8 @@ emit_request(void)
 {
 	svc_log_init("inventory-service", SVC_LOG_INFO);
 	svc_log_set_worker(3);
-	svc_log_request("req-42", "PUT", "/inventory/:id", 201, 12.3456);
+	svc_log_request("req-42", "PUT", "/inventory/:id", "order-service",
+	    201, 12.3456);
 }
 
 START_TEST(request_line)
@@ -70,6 +71,7 @@ START_TEST(request_line)
 	const char	*k_status[] = { "status", NULL };
 	const char	*k_worker[] = { "worker", NULL };
 	const char	*k_dur[] = { "duration_ms", NULL };
+	const char	*k_caller[] = { "caller", NULL };
 
 	out = capture(emit_request);
 
@@ -87,6 +89,7 @@ START_TEST(request_line)
 	ck_assert_str_eq(unit_str(v, k_rid), "req-42");
 	ck_assert_str_eq(unit_str(v, k_method), "PUT");
 	ck_assert_str_eq(unit_str(v, k_route), "/inventory/:id");
+	ck_assert_str_eq(unit_str(v, k_caller), "order-service");
 	n = yajl_tree_get(v, k_status, yajl_t_number);
 	ck_assert_int_eq(YAJL_GET_INTEGER(n), 201);
 	n = yajl_tree_get(v, k_worker, yajl_t_number);
@@ -104,7 +107,7 @@ emit_events(void)
 	svc_log(SVC_LOG_DEBUG, NULL, "not shown");
 	svc_log(SVC_LOG_ERROR, NULL, "quote \" newline \n tab \t %d", 7);
 	svc_log(SVC_LOG_WARN, "r1", "bad utf8 \xff here");
-	svc_log_request("r2", "GET", "/x", 503, 1.0);
+	svc_log_request("r2", "GET", "/x", NULL, 503, 1.0);
 }
 
 START_TEST(event_lines)
@@ -164,8 +167,8 @@ emit_batched(void)
 	svc_log_batch();
 
 	ck_assert(!svc_log_pending());
-	svc_log_request("b1", "GET", "/x", 200, 1.0);
-	svc_log_request("b2", "GET", "/x", 200, 1.0);
+	svc_log_request("b1", "GET", "/x", NULL, 200, 1.0);
+	svc_log_request("b2", "GET", "/x", NULL, 200, 1.0);
 
 	/* Held back: nothing on the pipe yet. */
 	ck_assert(svc_log_pending());
@@ -177,7 +180,7 @@ emit_batched(void)
 	/* An event line goes out at once, after the pending lines. */
 	svc_log(SVC_LOG_WARN, "e1", "event");
 	ck_assert(!svc_log_pending());
-	svc_log_request("b3", "GET", "/x", 200, 1.0);
+	svc_log_request("b3", "GET", "/x", NULL, 200, 1.0);
 	ck_assert(svc_log_pending());
 	svc_log_flush();
 	ck_assert(!svc_log_pending());
@@ -210,7 +213,7 @@ emit_full(void)
 
 	/* ~200 bytes each: more than one batch (PIPE_BUF) holds. */
 	for (i = 0; i < 40; i++)
-		svc_log_request("full", "GET", "/x", 200, 1.0);
+		svc_log_request("full", "GET", "/x", NULL, 200, 1.0);
 
 	/* The full batches went out without a flush; the rest waits. */
 	ck_assert(svc_log_pending());

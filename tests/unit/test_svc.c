@@ -33,11 +33,16 @@ static char			resp[16384];
 
 static const struct svc_route	r_item = {
 	"/inventory/:id", HTTP_METHOD_GET | HTTP_METHOD_PUT,
-	SVC_ROUTE_JSON_BODY
+	SVC_ROUTE_JSON_BODY, "caller-b"
+};
+
+static const struct svc_route	r_operator = {
+	"/audit", HTTP_METHOD_GET, 0, NULL
 };
 
 static const struct svc_route	r_probe = {
-	"/healthz", HTTP_METHOD_GET, SVC_ROUTE_PUBLIC | SVC_ROUTE_NO_RATELIMIT
+	"/healthz", HTTP_METHOD_GET, SVC_ROUTE_PUBLIC | SVC_ROUTE_NO_RATELIMIT,
+	NULL
 };
 
 static const struct json_field	put_fields[] = {
@@ -49,11 +54,25 @@ static const struct json_schema	put_schema = JSON_SCHEMA(put_fields);
 static void
 setup(void)
 {
+	/* operator: tok-1; caller-b: tok-b (r_item's caller); caller-c: tok-c. */
+	static const char	creds[] =
+	    "operator "
+	    "65dcf16ea3dfa49069628089eb4a75483070f5584b2a21ee64912b5f621f12da\n"
+	    "caller-b "
+	    "efa1cd32d437a4dd30463a379503cadfb2b13481660f6345110f3bde01f2e773\n"
+	    "caller-c "
+	    "1236183d37679658f9f22e86d74ca3bad0a8125f5d057d60e0337565f3ae4f89\n";
+	struct auth_creds	c;
+	char			err[64];
+
+	ck_assert(auth_creds_parse(&c, creds, sizeof(creds) - 1, err,
+	    sizeof(err)));
+
 	net_init();
 	http_init();
 	ck_assert(metrics_init());
 	ck_assert(ratelimit_init(64, 1000, 1000));
-	auth_set_token("tok-1");
+	auth_set_creds(&c);
 
 	ck_assert_int_eq(pipe(logfds), 0);
 	svc_log_set_fd(logfds[1]);
@@ -224,6 +243,78 @@ START_TEST(unauthorized)
 
 	ck_assert_int_eq(metrics_value("http_requests_total",
 	    "route=\"/inventory/:id\",method=\"GET\",status=\"401\""), 2);
+}
+END_TEST
+
+/* A new request with an Authorization header, through svc_begin(). */
+static int
+begin_with(int method, const char *bearer, const struct svc_route *route)
+{
+	new_request(method, "10.0.0.1");
+	add_header("Authorization", bearer);
+	return (svc_begin(req, route));
+}
+
+/* A known credential on a route that does not name it: 401 too. */
+START_TEST(route_callers)
+{
+	char		log[2048];
+	ssize_t		n;
+
+	ck_assert_int_eq(begin_with(HTTP_METHOD_PUT, "Bearer tok-c", &r_item),
+	    0);
+	assert_error(response(), 401, "unauthorized");
+	ck_assert_str_eq(svc_req(req)->caller, "caller-c");
+	free_request();
+	ck_assert_int_eq(metrics_value("http_requests_total",
+	    "route=\"/inventory/:id\",method=\"PUT\",status=\"401\""), 1);
+
+	ck_assert_int_eq(begin_with(HTTP_METHOD_GET, "Bearer tok-b", &r_item),
+	    1);
+	ck_assert_str_eq(svc_req(req)->caller, "caller-b");
+	svc_respond_status(req, 204);
+	free_request();
+
+	/* The operator on every route, also on one that names nobody. */
+	ck_assert_int_eq(begin_with(HTTP_METHOD_GET, "Bearer tok-1",
+	    &r_operator), 1);
+	svc_respond_status(req, 204);
+	free_request();
+	ck_assert_int_eq(begin_with(HTTP_METHOD_GET, "Bearer tok-b",
+	    &r_operator), 0);
+	assert_error(response(), 401, "unauthorized");
+	free_request();
+
+	/* The caller's name in the request lines, never its token. */
+	n = read(logfds[0], log, sizeof(log) - 1);
+	ck_assert_int_gt(n, 0);
+	log[n] = '\0';
+	ck_assert_ptr_nonnull(strstr(log, "\"status\":401,"));
+	ck_assert_ptr_nonnull(strstr(log, "\"caller\":\"caller-c\"}"));
+	ck_assert_ptr_nonnull(strstr(log, "\"caller\":\"caller-b\"}"));
+	ck_assert_ptr_nonnull(strstr(log, "\"caller\":\"operator\"}"));
+	ck_assert_ptr_null(strstr(log, "tok-"));
+}
+END_TEST
+
+START_TEST(caller_lists)
+{
+	static const struct svc_route	r = {
+		"/x", HTTP_METHOD_GET, 0, " alpha  beta-2 gamma "
+	};
+
+	ck_assert(svc_caller_allowed(&r, "alpha"));
+	ck_assert(svc_caller_allowed(&r, "beta-2"));
+	ck_assert(svc_caller_allowed(&r, "gamma"));
+	ck_assert(svc_caller_allowed(&r, SVC_OPERATOR));
+	ck_assert(!svc_caller_allowed(&r, "beta"));
+	ck_assert(!svc_caller_allowed(&r, "alph"));
+	ck_assert(!svc_caller_allowed(&r, "alphabeta"));
+	ck_assert(!svc_caller_allowed(&r, "gamma "));
+	ck_assert(!svc_caller_allowed(&r, ""));
+	ck_assert(!svc_caller_allowed(&r, NULL));
+	ck_assert(!svc_caller_allowed(&r_operator, "alpha"));
+	ck_assert(svc_caller_allowed(&r_operator, SVC_OPERATOR));
 }
 END_TEST
 
@@ -487,6 +578,8 @@ svc_suite(void)
 	tc = tcase_create("pipeline");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, unauthorized);
+	tcase_add_test(tc, route_callers);
+	tcase_add_test(tc, caller_lists);
 	tcase_add_test(tc, success_path);
 	tcase_add_test(tc, method_not_allowed);
 	tcase_add_loop_test(tc, content_types, 0,
