@@ -455,3 +455,43 @@ def test_answers_not_read_close_the_connection_by_the_write_deadline(
         assert closed_at - last_change <= 14, closed_at - last_change
     finally:
         s.close()
+
+
+def test_body_deadline_is_not_extended_by_trickling(logistics):
+    """The body has http_body_timeout (10 s) from the end of the head: a
+    body sent a byte every 0.5 s gets 408 in time, not when it ends."""
+    body = shipment_body()
+    c = Conn(timeout=2)
+    t0 = time.monotonic()
+    answered = None
+    try:
+        c.send(req("POST", "/shipments",
+                   [auth(), "Content-Type: application/json",
+                    "Content-Length: %d" % len(body)]))
+        for b in body:
+            try:
+                c.send(bytes([b]))
+            except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+                answered = (time.monotonic() - t0, b"")
+                break
+            time.sleep(0.5)
+            c.s.setblocking(False)
+            try:
+                data = c.s.recv(1024)
+                answered = (time.monotonic() - t0, data)
+                break
+            except (ssl.SSLWantReadError, BlockingIOError):
+                pass
+            except (ConnectionResetError, ssl.SSLError):
+                answered = (time.monotonic() - t0, b"")
+                break
+            finally:
+                c.s.setblocking(True)
+            if time.monotonic() - t0 > 20:
+                break
+    finally:
+        c.close()
+    assert answered is not None, "a trickled body was kept 20 s"
+    assert 9 <= answered[0] <= 13, answered
+    assert answered[1].startswith(b"HTTP/1.1 408") or answered[1] == b"", \
+        answered
