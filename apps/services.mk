@@ -83,8 +83,10 @@ $(SMOKE_HOST_BIN): $(SMOKE_HOST_OBJS) $(BUILD)/host/obj/kore-smoke/symtab.c $(KO
 	    $(BUILD)/host/obj/kore-smoke/symtab.c $(KORE_HOST_LIB) $(HOST_LIBS)
 
 .PHONY: kore-smoke kore-smoke-host
+# Its port moves with ITEST_PORT_OFFSET, as the integration tests' do.
 kore-smoke: $(SMOKE_MUSL_BIN)
-	tests/kore-smoke/run.sh $(SMOKE_MUSL_BIN) $(SMOKE_DIR)
+	KORE_SMOKE_PORT=$$((18490 + $${ITEST_PORT_OFFSET:-0})) \
+	    tests/kore-smoke/run.sh $(SMOKE_MUSL_BIN) $(SMOKE_DIR)
 
 kore-smoke-host: $(SMOKE_HOST_BIN)
 	tests/kore-smoke/run.sh $(SMOKE_HOST_BIN) $(BUILD)/host/kore-smoke
