@@ -305,36 +305,47 @@ def test_l4_advertised_keep_alive_is_the_real_one(logistics):
         c.close()
 
 
-def test_l4_head_deadline_is_not_extended_by_trickling(logistics):
-    """The head has http_header_timeout (10 s) from its first byte."""
-    c = Conn(timeout=2)
+def trickle_until_answered(c, data, interval, limit):
+    """Sends data a byte every `interval` s; (seconds, first bytes of the
+    answer or b"" for a close) once the service answers, None after limit."""
     t0 = time.monotonic()
-    answered = None
-    try:
-        for b in req("GET", "/healthz", ["X-Slow: " + "v" * 40]):
+    for b in data:
+        try:
             c.send(bytes([b]))
-            time.sleep(0.25)
-            if time.monotonic() - t0 > 16:
-                break
-            try:
-                c.s.setblocking(False)
-                data = c.s.recv(1024)
-                if data:
-                    answered = (time.monotonic() - t0, data)
-                    break
-            except (ssl.SSLWantReadError, BlockingIOError):
-                pass
-            except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
-                answered = (time.monotonic() - t0, b"")
-                break
-            finally:
-                c.s.setblocking(True)
-    finally:
-        c.close()
-    assert answered is not None, "a trickled head was kept 16 s"
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            return (time.monotonic() - t0, b"")
+        time.sleep(interval)
+        if time.monotonic() - t0 > limit:
+            return None
+        c.s.setblocking(False)
+        try:
+            data = c.s.recv(1024)
+            return (time.monotonic() - t0, data)
+        except (ssl.SSLWantReadError, BlockingIOError):
+            pass
+        except (ConnectionResetError, ssl.SSLError):
+            return (time.monotonic() - t0, b"")
+        finally:
+            c.s.setblocking(True)
+    return None
+
+
+def assert_timed_out(answered, what):
+    assert answered is not None, "a trickled %s was kept" % what
     assert 9 <= answered[0] <= 13, answered
     assert answered[1].startswith(b"HTTP/1.1 408") or answered[1] == b"", \
         answered
+
+
+def test_l4_head_deadline_is_not_extended_by_trickling(logistics):
+    """The head has http_header_timeout (10 s) from its first byte."""
+    c = Conn(timeout=2)
+    try:
+        answered = trickle_until_answered(
+            c, req("GET", "/healthz", ["X-Slow: " + "v" * 40]), 0.25, 16)
+    finally:
+        c.close()
+    assert_timed_out(answered, "head")
 
 
 def test_l5_sni_not_host_is_421_misdirected(logistics):
@@ -462,36 +473,11 @@ def test_body_deadline_is_not_extended_by_trickling(logistics):
     body sent a byte every 0.5 s gets 408 in time, not when it ends."""
     body = shipment_body()
     c = Conn(timeout=2)
-    t0 = time.monotonic()
-    answered = None
     try:
         c.send(req("POST", "/shipments",
                    [auth(), "Content-Type: application/json",
                     "Content-Length: %d" % len(body)]))
-        for b in body:
-            try:
-                c.send(bytes([b]))
-            except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
-                answered = (time.monotonic() - t0, b"")
-                break
-            time.sleep(0.5)
-            c.s.setblocking(False)
-            try:
-                data = c.s.recv(1024)
-                answered = (time.monotonic() - t0, data)
-                break
-            except (ssl.SSLWantReadError, BlockingIOError):
-                pass
-            except (ConnectionResetError, ssl.SSLError):
-                answered = (time.monotonic() - t0, b"")
-                break
-            finally:
-                c.s.setblocking(True)
-            if time.monotonic() - t0 > 20:
-                break
+        answered = trickle_until_answered(c, body, 0.5, 20)
     finally:
         c.close()
-    assert answered is not None, "a trickled body was kept 20 s"
-    assert 9 <= answered[0] <= 13, answered
-    assert answered[1].startswith(b"HTTP/1.1 408") or answered[1] == b"", \
-        answered
+    assert_timed_out(answered, "body")
