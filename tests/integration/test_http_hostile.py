@@ -94,6 +94,18 @@ def assert_error_400(ans):
     assert hdrs.get("connection") == "close", hdrs
 
 
+def first_answer(data, sni=None):
+    """The service's first answer to data sent on a new connection."""
+    c = Conn(sni=sni)
+    try:
+        c.send(data)
+        ans = c.answer()
+        assert ans is not None, "no answer"
+        return ans
+    finally:
+        c.close()
+
+
 def refused_and_closed(data):
     c = Conn()
     try:
@@ -201,13 +213,9 @@ def test_l2_nul_and_bare_cr_lines_are_refused(logistics):
 
 
 def test_l2_too_many_header_lines_is_431(logistics):
-    c = Conn()
-    try:
-        c.send(req("GET", "/healthz", ["X-%d: v" % i for i in range(70)]))
-        ans = c.answer()
-        assert ans is not None and ans[0] == 431, ans
-    finally:
-        c.close()
+    ans = first_answer(req("GET", "/healthz",
+                           ["X-%d: v" % i for i in range(70)]))
+    assert ans[0] == 431, ans
 
 
 def test_l3_pipelined_requests_are_answered_in_order(logistics):
@@ -349,14 +357,10 @@ def test_l4_head_deadline_is_not_extended_by_trickling(logistics):
 
 
 def test_l5_sni_not_host_is_421_misdirected(logistics):
-    c = Conn(sni="localhost")
-    try:
-        c.send(req("GET", "/healthz", host="127.0.0.1"))
-        status, hdrs, body = c.answer()
-        assert status == 421, (status, body)
-        assert json.loads(body)["error"]["code"] == "misdirected_request"
-    finally:
-        c.close()
+    status, hdrs, body = first_answer(req("GET", "/healthz", host="127.0.0.1"),
+                                      sni="localhost")
+    assert status == 421, (status, body)
+    assert json.loads(body)["error"]["code"] == "misdirected_request"
 
 
 def test_l5_malformed_content_length_is_400(logistics):
@@ -367,28 +371,20 @@ def test_l5_malformed_content_length_is_400(logistics):
 
 def test_l5_post_without_content_type_is_415(logistics):
     body = shipment_body()
-    c = Conn()
-    try:
-        c.send(req("POST", "/shipments",
-                   [auth(), "Content-Length: %d" % len(body)], body))
-        status, hdrs, doc = c.answer()
-        assert status == 415, (status, doc)
-        assert json.loads(doc)["error"]["code"] == "unsupported_media_type"
-    finally:
-        c.close()
+    status, hdrs, doc = first_answer(req(
+        "POST", "/shipments", [auth(), "Content-Length: %d" % len(body)],
+        body))
+    assert status == 415, (status, doc)
+    assert json.loads(doc)["error"]["code"] == "unsupported_media_type"
 
 
 def test_l5_http10_put_is_405_with_the_routes_allow(logistics):
-    c = Conn()
-    try:
-        c.send(b"PUT /shipments HTTP/1.0\r\nHost: 127.0.0.1\r\n" +
-               auth().encode() + b"\r\nContent-Length: 2\r\n"
-               b"Content-Type: application/json\r\n\r\n{}")
-        status, hdrs, _ = c.answer()
-        assert status == 405, status
-        assert hdrs.get("allow") == "POST", hdrs
-    finally:
-        c.close()
+    status, hdrs, _ = first_answer(
+        b"PUT /shipments HTTP/1.0\r\nHost: 127.0.0.1\r\n" +
+        auth().encode() + b"\r\nContent-Length: 2\r\n"
+        b"Content-Type: application/json\r\n\r\n{}")
+    assert status == 405, status
+    assert hdrs.get("allow") == "POST", hdrs
 
 
 def test_l5_expect_100_continue_is_answered(logistics):
@@ -406,15 +402,11 @@ def test_l5_expect_100_continue_is_answered(logistics):
         assert final is not None and final[0] == 201, final
     finally:
         c.close()
-    c = Conn()
-    try:
-        c.send(req("POST", "/shipments",
-                   [auth(), "Content-Type: application/json",
-                    "Content-Length: %d" % len(body), "Expect: magic"]))
-        ans = c.answer()
-        assert ans is not None and ans[0] == 417, ans
-    finally:
-        c.close()
+    ans = first_answer(req("POST", "/shipments",
+                           [auth(), "Content-Type: application/json",
+                            "Content-Length: %d" % len(body),
+                            "Expect: magic"]))
+    assert ans[0] == 417, ans
 
 
 def _server_send_q(client_port):
