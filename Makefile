@@ -9,8 +9,11 @@ SHELL		:= /bin/bash
 CRM_CACHE	?= /var/cache/crm-supply
 BUILD		?= $(CURDIR)/build
 RUN		?= $(CURDIR)/run
-# A service is a folder apps/NAME with its descriptor (service.c).
-SERVICES	:= $(patsubst apps/%/service.c,%,$(wildcard apps/*/service.c))
+# A service is a folder apps/NAME with its declaration, service.decl (the
+# one list of services: platform/tools/service-decl).
+SERVICE_DECL	:= platform/tools/service-decl
+SERVICE_DECLS	:= $(sort $(wildcard apps/*/service.decl))
+SERVICES	:= $(patsubst apps/%/service.decl,%,$(SERVICE_DECLS))
 
 # Flags for our own code (platform/, apps/, tests/): strict, always.
 OUR_WARN	:= -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \

@@ -2,6 +2,10 @@
 #
 # For each NAME in $(SERVICES):
 #   $(BUILD)/musl/bin/NAME = apps/NAME/*.c objects
+#                          + its declaration compiled (decl.c, and the
+#                            upstream target indexes in service_decl.h,
+#                            generated from apps/NAME/service.decl by
+#                            platform/tools/service-decl)
 #                          + a generated symbol table (Kore resolves routes
 #                            and hooks by name: platform/tools/gen-symtab.sh)
 #                          + $(PLATFORM_MUSL_LIB) + $(KORE_MUSL_LIB)
@@ -21,15 +25,19 @@ OUR_MUSL_CFLAGS	:= $(OUR_WARN) $(KORE_MUSL_CFLAGS) -Iplatform/include
 # $(PLATFORM_MUSL_LIB) comes from platform/platform.mk.
 
 # $(1) = name, $(2) = source dir, $(3) = output binary,
-# $(4) = extra objects/archives (linked, and scanned for the symbol table)
+# $(4) = extra objects/archives (linked, and scanned for the symbol table),
+# $(5) = its generated declaration's folder (empty: none)
 define static_service
 $(1)_SRCS	:= $$(wildcard $(2)/*.c)
-$(1)_OBJS	:= $$($(1)_SRCS:$(2)/%.c=$(BUILD)/musl/obj/$(1)/%.o)
+$(1)_OBJS	:= $$($(1)_SRCS:$(2)/%.c=$(BUILD)/musl/obj/$(1)/%.o) \
+		   $(if $(5),$(5)/decl.o)
 $(1)_SYMTAB	:= $(BUILD)/musl/obj/$(1)/symtab.c
 
-$(BUILD)/musl/obj/$(1)/%.o: $(2)/%.c | $$(KORE_MUSL_TREE)
+$(BUILD)/musl/obj/$(1)/%.o: $(2)/%.c $(if $(5),$(5)/service_decl.h) | \
+    $$(KORE_MUSL_TREE)
 	@mkdir -p $$(@D)
-	$$(MUSL_CC) $$(OUR_MUSL_CFLAGS) -I$(2) -MMD -MP -c $$< -o $$@
+	$$(MUSL_CC) $$(OUR_MUSL_CFLAGS) -I$(2) $(if $(5),-I$(5)) -MMD -MP \
+	    -c $$< -o $$@
 
 # Every global function of the app and the platform, by name.
 $$($(1)_SYMTAB): $$($(1)_OBJS) $(4) $$(GEN_SYMTAB)
@@ -46,7 +54,15 @@ $(3): $$($(1)_OBJS) $$($(1)_SYMTAB:.c=.o) $(4) $$(KORE_MUSL_LIB)
 -include $$($(1)_OBJS:.o=.d)
 endef
 
-$(foreach s,$(SERVICES),$(eval $(call static_service,$(s),apps/$(s),$(MUSL_BIN)/$(s),$(PLATFORM_MUSL_LIB))))
+# The declaration, checked against all the others, as C.
+$(BUILD)/gen/%/decl.c $(BUILD)/gen/%/service_decl.h: $(SERVICE_DECLS) \
+    $(SERVICE_DECL)
+	$(SERVICE_DECL) c $* $(BUILD)/gen/$*
+
+$(BUILD)/gen/%/decl.o: $(BUILD)/gen/%/decl.c | $(KORE_MUSL_TREE)
+	$(MUSL_CC) $(OUR_MUSL_CFLAGS) -c $< -o $@
+
+$(foreach s,$(SERVICES),$(eval $(call static_service,$(s),apps/$(s),$(MUSL_BIN)/$(s),$(PLATFORM_MUSL_LIB),$(BUILD)/gen/$(s))))
 
 .PHONY: services
 services: $(SERVICES:%=$(MUSL_BIN)/%)

@@ -3,12 +3,14 @@
 # daemon (buildah bud), reproducibly: the same commit and the same
 # executables give the same image digest.
 #
-# For each service NAME (default: every apps/NAME/service.c):
-#   OUT/NAME/ctx/           the build context: exactly the files the image
-#                           holds, with fixed modes (the stripped executable,
-#                           the default conf, passwd, group, ffdhe2048.pem and
-#                           the service's data files apps/NAME/*.data, which
-#                           its Dockerfile puts beside the conf in /etc/crm)
+# For each service NAME (default: every service of the one list,
+# apps/*/service.decl), from the one images/Dockerfile with the facts of
+# its declaration (platform/tools/service-decl):
+#   OUT/NAME/ctx/rootfs/    the image's whole file tree, with fixed modes:
+#                           the stripped executable, the default conf,
+#                           passwd, group, ffdhe2048.pem and the files of
+#                           its declaration's `data` (beside the conf in
+#                           /etc/crm)
 #   OUT/NAME/oci/           the image as an OCI layout (gzip layer), tag
 #                           VERSION; what registry.sh push copies as is
 #   OUT/NAME/sbom.json      CycloneDX 1.5 SBOM: every pinned source of
@@ -44,12 +46,11 @@ die() { printf 'images/build.sh: %s\n' "$*" >&2; exit 1; }
 mkdir -p "$1"
 OUT=$(cd "$1" && pwd)
 shift
-if [ $# -gt 0 ]; then
-	NAMES="$*"
-else
-	NAMES=$(cd "$REPO/apps" && for d in */service.c; do
-		[ -e "$d" ] && printf '%s ' "${d%/service.c}"; done)
-fi
+# The declarations: DECL_<fact>[NAME] (platform/tools/service-decl).
+decls=$("$REPO/platform/tools/service-decl" bash) ||
+    die "bad service declarations"
+eval "$decls"
+NAMES=${*:-$SERVICES_DECLARED}
 
 for t in buildah skopeo strip python3; do
 	command -v "$t" >/dev/null || die "missing $t (./build.sh packages)"
@@ -68,37 +69,49 @@ else
 	SOURCE=${IMAGE_SOURCE:-crm-supply}
 fi
 
-# stage NAME CTX: the image's files, modes fixed (the owner is root:root
-# in the layer whatever it is here; the mtime is --timestamp's).
+# stage NAME ROOT: the image's file tree, modes fixed (the owner is
+# root:root in the layer whatever it is here; the mtime is --timestamp's).
 stage() {
-	local n=$1 c=$2 f
-	rm -rf "$c"
-	mkdir -p "$c"
-	strip -o "$c/$n" "$BIN_DIR/$n"
-	chmod 0755 "$c/$n"
-	install -m 0644 "$REPO/conf/$n.conf" "$c/$n.conf"
-	install -m 0644 "$IMAGES_DIR/passwd" "$IMAGES_DIR/group" \
-	    "$IMAGES_DIR/ffdhe2048.pem" "$c/"
-	for f in "$REPO/apps/$n"/*.data; do
-		[ -f "$f" ] && install -m 0644 "$f" "$c/"
+	local n=$1 r=$2 f
+	rm -rf "$r"
+	install -d -m 0755 "$r/etc/crm/tls" "$r/usr/bin"
+	chmod 0755 "$r" "$r/etc" "$r/usr"
+	strip -o "$r/usr/bin/$n" "$BIN_DIR/$n"
+	chmod 0755 "$r/usr/bin/$n"
+	install -m 0644 "$IMAGES_DIR/passwd" "$IMAGES_DIR/group" "$r/etc/"
+	install -m 0644 "$IMAGES_DIR/ffdhe2048.pem" "$r/etc/crm/tls/"
+	install -m 0644 "$REPO/conf/$n.conf" "$r/etc/crm/$n.conf"
+	for f in ${DECL_data[$n]}; do
+		install -m 0644 "$REPO/apps/$n/$f" "$r/etc/crm/$f"
 	done
-	return 0
 }
 
 build_one() {
-	local n=$1 d="$OUT/$1" df="$IMAGES_DIR/$1.Dockerfile" ref id
-	[ -f "$df" ] || die "no $df (one Dockerfile per service)"
+	local n=$1 d="$OUT/$1" ref id ctr
+	[ -n "${DECL_name[$n]+set}" ] || die "no service $n (apps/*/service.decl)"
 	[ -x "$BIN_DIR/$n" ] || die "no executable $BIN_DIR/$n (make services)"
 	[ -f "$REPO/conf/$n.conf" ] || die "no conf/$n.conf"
-	stage "$n" "$d/ctx"
+	rm -rf "$d/ctx"
+	stage "$n" "$d/ctx/rootfs"
 	ref="localhost/crm-supply/$n:$VERSION"
 	# One squashed layer, no build-host identity, no cache, epoch times.
 	buildah bud --quiet --squash --no-cache --pull-never \
 	    --timestamp 0 --identity-label=false --format oci \
+	    --build-arg "NAME=$n" --build-arg "PORT=${DECL_port[$n]}" \
+	    --build-arg "DESCRIPTION=${DECL_description[$n]}" \
 	    --build-arg "VERSION=$VERSION" --build-arg "REVISION=$REVISION" \
 	    --build-arg "CREATED=$CREATED" --build-arg "SOURCE=$SOURCE" \
 	    --build-arg "LICENSES=$LICENSES" \
-	    -f "$df" -t "$ref" "$d/ctx" >/dev/null
+	    -f "$IMAGES_DIR/Dockerfile" -t "$ref.bud" "$d/ctx" >/dev/null
+	# The entrypoint names the service (images/Dockerfile says why it is
+	# set here); the commit keeps the one layer and the epoch times.
+	ctr=$(buildah from --pull-never "$ref.bud")
+	buildah config --entrypoint \
+	    "[\"/usr/bin/$n\", \"-f\", \"-c\", \"/etc/crm/$n.conf\"]" "$ctr"
+	buildah commit --quiet --squash --timestamp 0 --identity-label=false \
+	    --format oci "$ctr" "$ref" >/dev/null
+	buildah rm "$ctr" >/dev/null
+	buildah rmi "$ref.bud" >/dev/null
 	rm -rf "$d/oci"
 	buildah push --quiet --compression-format gzip \
 	    "$ref" "oci:$d/oci:$VERSION" >/dev/null

@@ -42,10 +42,10 @@ static int	phone_ok(const char *);
 static void	cust_cleanup(void *);
 
 static const struct svc_route r_customers = {
-	"/customers", HTTP_METHOD_POST, SVC_ROUTE_JSON_BODY, NULL
+	"/customers", HTTP_METHOD_POST, SVC_ROUTE_JSON_BODY
 };
 static const struct svc_route r_customer = {
-	"/customers/:id", HTTP_METHOD_GET, 0, NULL
+	"/customers/:id", HTTP_METHOD_GET, 0
 };
 
 static const struct json_field customer_fields[] = {

@@ -36,6 +36,7 @@
 #include "svc_error.h"
 #include "svc_log.h"
 #include "upstream.h"
+#include "service_decl.h"
 
 #define ITEMS_MAX		100
 #define QTY_MAX			1000
@@ -86,10 +87,10 @@ static char	*body_text(struct http_request *);
 static void	ord_cleanup(void *);
 
 static const struct svc_route r_orders = {
-	"/orders", HTTP_METHOD_POST, SVC_ROUTE_JSON_BODY, NULL
+	"/orders", HTTP_METHOD_POST, SVC_ROUTE_JSON_BODY
 };
 static const struct svc_route r_order = {
-	"/orders/:id", HTTP_METHOD_GET, 0, NULL
+	"/orders/:id", HTTP_METHOD_GET, 0
 };
 
 static const struct json_field item_fields[] = {

@@ -14,16 +14,13 @@
 #include "db.h"
 #include "svc.h"
 #include "upstream.h"
+#include "service_decl.h"
 
 static void	crm_parent_init(void);
 static void	crm_worker_init(void);
 static u_int32_t crm_env(const char *, u_int32_t, u_int32_t, u_int32_t);
 
 const struct svc_app svc_app = {
-	.name = "crm-api",
-	.default_rate = 200,
-	.default_burst = 400,
-	.auth = SVC_AUTH_API_KEY,
 	.parent_init = crm_parent_init,
 	.worker_init = crm_worker_init,
 };
@@ -34,7 +31,7 @@ static void
 crm_parent_init(void)
 {
 	db_parent_init();
-	upstream_parent_init(UPSTREAM_NEED(UPSTREAM_ORDER_SERVICE));
+	upstream_parent_init();
 
 	crm_config.forward_deadline_ms =
 	    crm_env("ORDER_FORWARD_DEADLINE_MS", 2000, 100, 2800);

@@ -20,6 +20,7 @@
 #include "svc.h"
 #include "svc_error.h"
 #include "upstream.h"
+#include "service_decl.h"
 
 void
 supply_request(struct upstream_req *ureq, const char *body,

@@ -50,15 +50,13 @@ static void	res_cleanup(void *);
 
 /* The saga of order-service is the one caller (CONTRACT §4). */
 static const struct svc_route r_reserve = {
-	"/inventory/reservations", HTTP_METHOD_POST, SVC_ROUTE_JSON_BODY,
-	"order-service"
+	"/inventory/reservations", HTTP_METHOD_POST, SVC_ROUTE_JSON_BODY
 };
 static const struct svc_route r_commit = {
-	"/inventory/reservations/:id/commit", HTTP_METHOD_POST, 0,
-	"order-service"
+	"/inventory/reservations/:id/commit", HTTP_METHOD_POST, 0
 };
 static const struct svc_route r_release = {
-	"/inventory/reservations/:id", HTTP_METHOD_DELETE, 0, "order-service"
+	"/inventory/reservations/:id", HTTP_METHOD_DELETE, 0
 };
 
 static const struct json_field item_fields[] = {

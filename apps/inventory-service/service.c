@@ -12,10 +12,6 @@ static void	inventory_parent_init(void);
 static void	inventory_worker_init(void);
 
 const struct svc_app svc_app = {
-	.name = "inventory-service",
-	.default_rate = 2000,
-	.default_burst = 4000,
-	.auth = SVC_AUTH_SERVICE,
 	.parent_init = inventory_parent_init,
 	.worker_init = inventory_worker_init,
 };

@@ -48,8 +48,7 @@ static void	stock_cleanup(void *);
 static const struct svc_route r_stock = {
 	"/inventory/:productId",
 	HTTP_METHOD_GET | HTTP_METHOD_PUT,
-	SVC_ROUTE_JSON_BODY,
-	NULL		/* stock is the operators' business: no service calls it */
+	SVC_ROUTE_JSON_BODY	/* the operators' only: no `allow` line */
 };
 
 static const struct json_field put_fields[] = {

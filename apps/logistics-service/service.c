@@ -22,6 +22,7 @@
 #include "plan.h"
 #include "svc.h"
 #include "upstream.h"
+#include "service_decl.h"
 
 #define LOGISTICS_DATA_DEFAULT	"/etc/crm/logistics.data"
 
@@ -32,10 +33,6 @@ static struct plan_data	plan_tables;
 const struct plan_data	*logistics_plan = &plan_tables;
 
 const struct svc_app svc_app = {
-	.name = "logistics-service",
-	.default_rate = 2000,
-	.default_burst = 4000,
-	.auth = SVC_AUTH_SERVICE,
 	.parent_init = logistics_parent_init,
 	.worker_init = logistics_worker_init,
 };
@@ -51,7 +48,7 @@ logistics_parent_init(void)
 	if (!plan_load(&plan_tables, path, err, sizeof(err)))
 		fatalx("LOGISTICS_DATA_FILE %s: %s", path, err);
 
-	upstream_parent_init(UPSTREAM_NEED(UPSTREAM_ORDER_SERVICE));
+	upstream_parent_init();
 }
 
 /*

@@ -21,6 +21,7 @@
 #include "svc_error.h"
 #include "svc_log.h"
 #include "upstream.h"
+#include "service_decl.h"
 
 struct shipment {
 	char		id[FMT_UUID_LEN + 1];
@@ -50,10 +51,10 @@ static int	get_prepare(struct http_request *, void *);
 static void	get_cleanup(void *);
 
 static const struct svc_route r_create = {
-	"/shipments", HTTP_METHOD_POST, SVC_ROUTE_JSON_BODY, "order-service"
+	"/shipments", HTTP_METHOD_POST, SVC_ROUTE_JSON_BODY
 };
 static const struct svc_route r_get = {
-	"/shipments/:id", HTTP_METHOD_GET, 0, "order-service"
+	"/shipments/:id", HTTP_METHOD_GET, 0
 };
 
 static const struct json_field item_fields[] = {

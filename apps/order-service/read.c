@@ -27,6 +27,7 @@
 #include "svc.h"
 #include "svc_error.h"
 #include "upstream.h"
+#include "service_decl.h"
 
 /* The live status is worth this much of the request's time, at most. */
 #define LIVE_BUDGET_MS		800
@@ -51,14 +52,13 @@ static void	read_cleanup(void *);
 
 /* Callers: crm-api reads its orders, logistics-service the records. */
 static const struct svc_route r_get = {
-	"/supply-orders/:id", HTTP_METHOD_GET, 0, "crm-api"
+	"/supply-orders/:id", HTTP_METHOD_GET, 0
 };
 static const struct svc_route r_audit = {
-	"/supply-orders/:id/audit", HTTP_METHOD_GET, 0, NULL
+	"/supply-orders/:id/audit", HTTP_METHOD_GET, 0
 };
 static const struct svc_route r_by_shipment = {
-	"/supply-orders/by-shipment/:shipmentId", HTTP_METHOD_GET, 0,
-	"logistics-service"
+	"/supply-orders/by-shipment/:shipmentId", HTTP_METHOD_GET, 0
 };
 
 int

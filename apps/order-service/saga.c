@@ -41,6 +41,7 @@
 #include "svc.h"
 #include "svc_error.h"
 #include "upstream.h"
+#include "service_decl.h"
 
 /*
  * Time: the whole saga, compensation included, answers within the
@@ -118,7 +119,7 @@ static int64_t	saga_left_ms(struct http_request *);
 static void	saga_cleanup(void *);
 
 static const struct svc_route r_create = {
-	"/supply-orders", HTTP_METHOD_POST, SVC_ROUTE_JSON_BODY, "crm-api"
+	"/supply-orders", HTTP_METHOD_POST, SVC_ROUTE_JSON_BODY
 };
 
 static const struct json_field item_fields[] = {

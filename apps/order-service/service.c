@@ -15,10 +15,6 @@ static void	order_parent_init(void);
 static void	order_worker_init(void);
 
 const struct svc_app svc_app = {
-	.name = "order-service",
-	.default_rate = 2000,
-	.default_burst = 4000,
-	.auth = SVC_AUTH_SERVICE,
 	.parent_init = order_parent_init,
 	.worker_init = order_worker_init,
 };
@@ -27,8 +23,7 @@ static void
 order_parent_init(void)
 {
 	db_parent_init();
-	upstream_parent_init(UPSTREAM_NEED(UPSTREAM_INVENTORY_SERVICE) |
-	    UPSTREAM_NEED(UPSTREAM_LOGISTICS_SERVICE));
+	upstream_parent_init();
 }
 
 static void

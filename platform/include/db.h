@@ -15,7 +15,7 @@
  * fork and chroot):
  *	DB_CONNINFO		libpq conninfo without the password, e.g.
  *				"host=127.0.0.1 port=55432 dbname=crm_supply_db
- *				user=inventory_service sslmode=verify-full
+ *				user=stock_role sslmode=verify-full
  *				sslrootcert=/etc/crm/tls/ca.pem"
  *	DB_PASSWORD_FILE	file holding the role's password
  * Bounds (Kore config): pgsql_conn_max (pool per worker), pgsql_queue_limit

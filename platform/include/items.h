@@ -1,5 +1,5 @@
 /*
- * items.h - the order lines crm-api, order-service and inventory-service
+ * items.h - the order lines the services receive and pass on,
  * receive, [{"product_id", "quantity"}] with each product at most once,
  * turned into the two PostgreSQL array literals their SQL functions take.
  *

@@ -2,14 +2,15 @@
  * svc.h - the service descriptor and the per-request pipeline shared by
  * every service.
  *
- * Each application defines exactly one descriptor:
+ * A service's facts are declared once, in apps/NAME/service.decl (the one
+ * list of services, platform/tools/service-decl), from which the build
+ * generates its svc_decl: name, auth, default rate limit, the services it
+ * calls (upstream.h) and the callers each route allows.  Its code defines
+ * exactly one descriptor of what it runs at start:
  *
  *	const struct svc_app svc_app = {
- *		.name = "inventory-service",
- *		.default_rate = 2000, .default_burst = 4000,
- *		.auth = SVC_AUTH_SERVICE,
- *		.parent_init = inventory_parent_init,	(may be NULL)
- *		.worker_init = inventory_worker_init,	(may be NULL)
+ *		.parent_init = stock_parent_init,	(may be NULL)
+ *		.worker_init = stock_worker_init,	(may be NULL)
  *	};
  *
  * The platform defines Kore's hooks kore_parent_configure() and
@@ -31,19 +32,19 @@
  *				at start; one trailing newline (and CR) of the
  *				token is stripped.
  *	RATE_LIMIT_RATE		requests per second per client address
- *				(default svc_app.default_rate)
- *	RATE_LIMIT_BURST	bucket size (default svc_app.default_burst)
+ *				(default svc_decl.default_rate)
+ *	RATE_LIMIT_BURST	bucket size (default svc_decl.default_burst)
  *	RATE_LIMIT_SLOTS	client addresses tracked (default 8192)
  *
  * A handler:
  *
  *	static const struct svc_route r_item = {
- *		"/inventory/:id", HTTP_METHOD_GET | HTTP_METHOD_PUT,
- *		SVC_ROUTE_JSON_BODY, "order-service"
+ *		"/items/:id", HTTP_METHOD_GET | HTTP_METHOD_PUT,
+ *		SVC_ROUTE_JSON_BODY
  *	};
  *
  *	int
- *	inventory_item(struct http_request *req)
+ *	stock_item(struct http_request *req)
  *	{
  *		if (!svc_begin(req, &r_item))
  *			return (KORE_RESULT_OK);	(already answered)
@@ -79,15 +80,35 @@ struct json_value;
 /* The credential (SERVICE_TOKEN) that opens every route of a service. */
 #define SVC_OPERATOR		"operator"
 
+/* An `allow` line: a route (svc_route.name) and its callers. */
+struct svc_grant {
+	const char	*route;
+	const char	*callers;	/* space-separated identities */
+};
+
+/* Generated from apps/NAME/service.decl (decl.c). */
+struct svc_decl {
+	const char		*name;
+	int			auth;
+	u_int32_t		default_rate;
+	u_int32_t		default_burst;
+	/* The services it calls, NULL-terminated: upstream_req.target. */
+	const char *const	*calls;
+	/*
+	 * SVC_AUTH_SERVICE: the caller identities each route allows besides
+	 * the operator; a route not listed is the operator's only.  Ends
+	 * with a NULL route.  Not used with SVC_AUTH_API_KEY, where every
+	 * client key opens every route.
+	 */
+	const struct svc_grant	*grants;
+};
+
 struct svc_app {
-	const char	*name;
-	u_int32_t	default_rate;
-	u_int32_t	default_burst;
-	int		auth;
 	void		(*parent_init)(void);
 	void		(*worker_init)(void);
 };
 
+extern const struct svc_decl	svc_decl;
 extern const struct svc_app	svc_app;
 
 /* svc_route.flags */
@@ -96,16 +117,9 @@ extern const struct svc_app	svc_app;
 #define SVC_ROUTE_NO_RATELIMIT	0x04	/* probes: /healthz, /readyz */
 
 struct svc_route {
-	const char	*name;		/* metrics/log label "/inventory/:id" */
+	const char	*name;		/* metrics/log label "/items/:id" */
 	int		methods;	/* HTTP_METHOD_* flags allowed */
 	int		flags;
-	/*
-	 * SVC_AUTH_SERVICE: the caller identities allowed here besides the
-	 * operator, space-separated ("crm-api logistics-service"); NULL:
-	 * the operator only.  Not used with SVC_AUTH_API_KEY, where every
-	 * client key opens every route.
-	 */
-	const char	*callers;
 };
 
 #define SVC_REQID_MAX		64
@@ -188,8 +202,8 @@ const char	*svc_identity_token(void);
  * A check: svc_ready_add() it from the app's worker_init (at most
  * SVC_READY_CHECKS_MAX); start(check) begins one run, which ends with
  * svc_ready_done(check, ok) exactly once, from the event loop or from
- * inside start() itself.  name names it in the 503 ("database",
- * "order-service").
+ * inside start() itself.  name names it in the 503 ("database", or the
+ * called service's name).
  */
 #define SVC_READY_TTL_MS	1000
 #define SVC_READY_CHECKS_MAX	4

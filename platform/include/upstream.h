@@ -100,10 +100,11 @@
  *
  * Configuration (environment, read by upstream_parent_init() in the
  * parent before the workers fork and chroot):
- *	CRM_API_URL, ORDER_SERVICE_URL, INVENTORY_SERVICE_URL,
- *	LOGISTICS_SERVICE_URL	base URLs, "https://host:port" (no trailing
- *				path); the targets a service names in
- *				upstream_parent_init()'s mask are required.
+ *	<NAME>_URL		for each service the declaration calls (svc.h,
+ *				svc_decl.calls), its base URL,
+ *				"https://host:port" (no trailing path); NAME
+ *				upper-cased with '-' as '_' (a service "stock"
+ *				reads STOCK_URL); every one is required.
  *	CA_FILE			the CA that signs every service's certificate,
  *				a path valid INSIDE the worker chroot
  *				(e.g. /etc/crm/tls/ca.pem); required when a
@@ -137,16 +138,13 @@
 struct svc_error;
 struct json_value;
 
-enum upstream_target {
-	UPSTREAM_CRM_API = 0,
-	UPSTREAM_ORDER_SERVICE,
-	UPSTREAM_INVENTORY_SERVICE,
-	UPSTREAM_LOGISTICS_SERVICE,
-	UPSTREAM_TARGET_MAX
-};
-
-/* upstream_parent_init() mask: the targets this service must have. */
-#define UPSTREAM_NEED(t)		(1u << (t))
+/*
+ * upstream_req.target: an index into svc_decl.calls, the services the
+ * declaration names; the build generates UPSTREAM_<NAME> for each
+ * (service_decl.h, included by the app).
+ */
+#define UPSTREAM_TARGETS_MAX		8
+#define UPSTREAM_ENV_MAX		64
 
 /* Results of upstream_exec() / upstream_result(). */
 #define UPSTREAM_PENDING		1
@@ -178,7 +176,7 @@ struct upstream_header {
 
 /* What to call; copied by upstream_exec() / upstream_start(). */
 struct upstream_req {
-	enum upstream_target	target;
+	int			target;
 	int			method;		/* HTTP_METHOD_GET/POST/PUT/
 						   DELETE */
 	const char		*path;		/* "/inventory/SKU-1", starts
@@ -216,7 +214,7 @@ struct upstream_call {
 	void			(*cb)(struct upstream_call *, void *);
 	void			*cb_arg;	/* mode 2 */
 
-	enum upstream_target	target;
+	int			target;
 	int			method;
 	int			flags;
 	char			*url;
@@ -237,11 +235,11 @@ struct upstream_call {
 };
 
 /*
- * Parent, before fork/chroot: reads the URLs and CA_FILE (see above);
- * fatal when a target in need (UPSTREAM_NEED() bits) is not configured or
- * a URL is not https://.  Call it from the app's parent_init.
+ * Parent, before fork/chroot: reads the URLs of the declared targets and
+ * CA_FILE (see above); fatal when one is not set or not https://.  Call it
+ * from the app's parent_init.
  */
-void		upstream_parent_init(unsigned int need);
+void		upstream_parent_init(void);
 
 /* Worker: the shared TLS session / DNS cache.  From the app's worker_init. */
 void		upstream_worker_init(void);
@@ -255,7 +253,7 @@ void		upstream_worker_init(void);
  */
 #define UPSTREAM_READY_MS		900
 
-void		upstream_ready_add(enum upstream_target);
+void		upstream_ready_add(int);
 
 /* Mode 1: see above.  Returns UPSTREAM_PENDING, _DONE or _FAILED. */
 int		upstream_exec(struct http_request *, struct upstream_call *,
@@ -290,8 +288,8 @@ const char	*upstream_header(struct upstream_call *, const char *);
 void		upstream_error(const struct upstream_call *,
 		    struct svc_error *);
 
-/* "order-service" etc.; the metrics label. */
-const char	*upstream_target_name(enum upstream_target);
+/* The target's service name (the declaration's); the metrics label. */
+const char	*upstream_target_name(int);
 
 /* Pure helpers (unit tested). */
 
@@ -307,5 +305,11 @@ u_int32_t	upstream_parse_retry_after(const char *);
 
 /* base + path into out; 0 if it does not fit or path lacks a leading '/'. */
 int		upstream_join_url(char *, size_t, const char *, const char *);
+
+/*
+ * The variable holding a service's base URL: "stock-room" ->
+ * "STOCK_ROOM_URL"; 0 if it does not fit.
+ */
+int		upstream_env_name(char *, size_t, const char *);
 
 #endif

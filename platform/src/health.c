@@ -21,22 +21,20 @@
 #include "svc_int.h"
 
 static const struct svc_route	r_healthz = {
-	"/healthz", HTTP_METHOD_GET, SVC_ROUTE_PUBLIC | SVC_ROUTE_NO_RATELIMIT,
-	NULL
+	"/healthz", HTTP_METHOD_GET, SVC_ROUTE_PUBLIC | SVC_ROUTE_NO_RATELIMIT
 };
 
 static const struct svc_route	r_readyz = {
-	"/readyz", HTTP_METHOD_GET, SVC_ROUTE_PUBLIC | SVC_ROUTE_NO_RATELIMIT,
-	NULL
+	"/readyz", HTTP_METHOD_GET, SVC_ROUTE_PUBLIC | SVC_ROUTE_NO_RATELIMIT
 };
 
 static const struct svc_route	r_metrics = {
-	"/metrics", HTTP_METHOD_GET, SVC_ROUTE_PUBLIC, NULL
+	"/metrics", HTTP_METHOD_GET, SVC_ROUTE_PUBLIC
 };
 
 /* Unknown paths: every method, no auth (404 for everyone). */
 static const struct svc_route	r_unmatched = {
-	"unmatched", HTTP_METHOD_ALL, SVC_ROUTE_PUBLIC, NULL
+	"unmatched", HTTP_METHOD_ALL, SVC_ROUTE_PUBLIC
 };
 
 /* A /readyz call waiting for the refresh that runs. */

@@ -63,18 +63,18 @@ kore_parent_configure(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 
-	svc_log_init(svc_app.name, SVC_LOG_INFO);
+	svc_log_init(svc_decl.name, SVC_LOG_INFO);
 
 	if (!tlsmem_installed()) {
 		svc_log(SVC_LOG_WARN, NULL, "TLS record buffers are not "
 		    "reused: OpenSSL allocated before tlsmem was installed");
 	}
 
-	rate = env_u32("RATE_LIMIT_RATE", svc_app.default_rate);
-	burst = env_u32("RATE_LIMIT_BURST", svc_app.default_burst);
+	rate = env_u32("RATE_LIMIT_RATE", svc_decl.default_rate);
+	burst = env_u32("RATE_LIMIT_BURST", svc_decl.default_burst);
 	slots = env_u32("RATE_LIMIT_SLOTS", RATELIMIT_SLOTS_DEFAULT);
 
-	if (svc_app.auth != SVC_AUTH_NONE)
+	if (svc_decl.auth != SVC_AUTH_NONE)
 		load_creds();
 	load_secret("IDENTITY_TOKEN_FILE", svc_identity, sizeof(svc_identity));
 
@@ -204,17 +204,26 @@ svc_identity_token(void)
 int
 svc_caller_allowed(const struct svc_route *route, const char *caller)
 {
-	const char	*p;
-	size_t		len, clen;
+	const struct svc_grant	*g;
+	const char		*p;
+	size_t			len, clen;
 
 	if (caller == NULL)
 		return (0);
-	if (svc_app.auth != SVC_AUTH_SERVICE ||
+	if (svc_decl.auth != SVC_AUTH_SERVICE ||
 	    strcmp(caller, SVC_OPERATOR) == 0)
 		return (1);
 
+	/* The route's `allow` line of the declaration, if it has one. */
+	p = NULL;
+	for (g = svc_decl.grants; g != NULL && g->route != NULL; g++) {
+		if (strcmp(g->route, route->name) == 0) {
+			p = g->callers;
+			break;
+		}
+	}
+
 	clen = strlen(caller);
-	p = route->callers;
 	while (p != NULL && *p != '\0') {
 		p += strspn(p, " ");
 		len = strcspn(p, " ");
@@ -548,7 +557,7 @@ svc_begin(struct http_request *req, const struct svc_route *route)
 	}
 
 	if (!(route->flags & SVC_ROUTE_PUBLIC) &&
-	    svc_app.auth != SVC_AUTH_NONE) {
+	    svc_decl.auth != SVC_AUTH_NONE) {
 		if (!http_request_header(req, "authorization", &hdr))
 			hdr = NULL;
 		if ((caller = auth_check_bearer(hdr)) == NULL) {

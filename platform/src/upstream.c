@@ -14,6 +14,7 @@
 
 #include <sys/types.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,45 +69,45 @@ static void	in_flight(struct upstream_call *, int);
 static void	ready_start(struct svc_ready_check *);
 static void	ready_end(struct upstream_call *, void *);
 
-static const char	*target_names[UPSTREAM_TARGET_MAX] = {
-	"crm-api", "order-service", "inventory-service", "logistics-service"
-};
-static const char	*target_env[UPSTREAM_TARGET_MAX] = {
-	"CRM_API_URL", "ORDER_SERVICE_URL", "INVENTORY_SERVICE_URL",
-	"LOGISTICS_SERVICE_URL"
-};
-
 /* A readiness check of a target: its /readyz answers 200. */
 struct upstream_ready {
 	struct svc_ready_check	check;		/* first: the check is it */
 	struct upstream_call	call;
-	enum upstream_target	target;
+	int			target;
 };
 
-static struct upstream_ready	ready_of[UPSTREAM_TARGET_MAX];
+static struct upstream_ready	ready_of[UPSTREAM_TARGETS_MAX];
 
-static char		*base_url[UPSTREAM_TARGET_MAX];
+/* The declared targets: their count, names' variables, base URLs. */
+static int		ntargets;
+static char		target_env[UPSTREAM_TARGETS_MAX][UPSTREAM_ENV_MAX];
+static char		*base_url[UPSTREAM_TARGETS_MAX];
 static char		ca_file[UPSTREAM_CA_MAX];
 static u_int32_t	deadline_ms = UPSTREAM_DEADLINE_MS;
 static CURLSH		*share;
 
 void
-upstream_parent_init(unsigned int need)
+upstream_parent_init(void)
 {
 	const char	*v;
 	char		*ep;
 	size_t		len;
 	unsigned long	ul;
-	int		t, any;
+	int		t;
 
-	any = 0;
-	for (t = 0; t < UPSTREAM_TARGET_MAX; t++) {
+	for (ntargets = 0; svc_decl.calls[ntargets] != NULL; ntargets++) {
+		if (ntargets == UPSTREAM_TARGETS_MAX)
+			fatalx("more than %d services to call",
+			    UPSTREAM_TARGETS_MAX);
+	}
+
+	for (t = 0; t < ntargets; t++) {
+		if (!upstream_env_name(target_env[t], sizeof(target_env[t]),
+		    svc_decl.calls[t]))
+			fatalx("service name too long: %s", svc_decl.calls[t]);
 		v = getenv(target_env[t]);
-		if (v == NULL || *v == '\0') {
-			if (need & UPSTREAM_NEED(t))
-				fatalx("%s is not set", target_env[t]);
-			continue;
-		}
+		if (v == NULL || *v == '\0')
+			fatalx("%s is not set", target_env[t]);
 		/* The contract: HTTPS only, between services too. */
 		if (strncmp(v, "https://", 8) != 0 || v[8] == '\0')
 			fatalx("%s: not an https:// URL: '%s'", target_env[t], v);
@@ -118,10 +119,9 @@ upstream_parent_init(unsigned int need)
 		/* "https://h:p/" and "https://h:p" are the same base. */
 		while (len > 8 && base_url[t][len - 1] == '/')
 			base_url[t][--len] = '\0';
-		any = 1;
 	}
 
-	if (!any)
+	if (ntargets == 0)
 		return;
 
 	if ((v = getenv("CA_FILE")) == NULL || *v == '\0')
@@ -157,17 +157,16 @@ upstream_worker_init(void)
 }
 
 void
-upstream_ready_add(enum upstream_target t)
+upstream_ready_add(int t)
 {
 	struct upstream_ready	*r;
 
-	if ((int)t < 0 || t >= UPSTREAM_TARGET_MAX || base_url[t] == NULL)
-		fatal("upstream_ready_add: %s not configured",
-		    upstream_target_name(t));
+	if (t < 0 || t >= ntargets || base_url[t] == NULL)
+		fatal("upstream_ready_add: target %d not configured", t);
 
 	r = &ready_of[t];
 	r->target = t;
-	r->check.name = target_names[t];
+	r->check.name = svc_decl.calls[t];
 	r->check.start = ready_start;
 	svc_ready_add(&r->check);
 }
@@ -209,11 +208,18 @@ ready_end(struct upstream_call *c, void *arg)
 }
 
 const char *
-upstream_target_name(enum upstream_target t)
+upstream_target_name(int t)
 {
-	if ((int)t < 0 || t >= UPSTREAM_TARGET_MAX)
+	int		i;
+
+	/* Also before upstream_parent_init() counted them. */
+	for (i = 0; i <= t && t < UPSTREAM_TARGETS_MAX; i++) {
+		if (svc_decl.calls[i] == NULL)
+			break;
+	}
+	if (t < 0 || i <= t)
 		return ("unknown");
-	return (target_names[t]);
+	return (svc_decl.calls[t]);
 }
 
 int
@@ -443,6 +449,23 @@ upstream_join_url(char *out, size_t len, const char *base, const char *path)
 	return (1);
 }
 
+int
+upstream_env_name(char *out, size_t len, const char *name)
+{
+	size_t		i, n;
+
+	n = strlen(name);
+	if (n == 0 || n + sizeof("_URL") > len)
+		return (0);
+	for (i = 0; i < n; i++) {
+		out[i] = name[i] == '-' ? '_' :
+		    (char)toupper((unsigned char)name[i]);
+	}
+	memcpy(out + n, "_URL", sizeof("_URL"));
+
+	return (1);
+}
+
 /* Copies what the call needs across attempts. */
 static int
 call_setup(struct upstream_call *c, const struct upstream_req *ur,
@@ -458,8 +481,7 @@ call_setup(struct upstream_call *c, const struct upstream_req *ur,
 	c->state = CALL_FINISHED;
 	c->result = UPSTREAM_FAILED;
 
-	if (ur == NULL || (int)ur->target < 0 ||
-	    ur->target >= UPSTREAM_TARGET_MAX) {
+	if (ur == NULL || ur->target < 0 || ur->target >= ntargets) {
 		svc_error_set(err, SVC_INTERNAL, "internal error");
 		svc_log(SVC_LOG_ERROR, NULL, "upstream: bad target");
 		return (0);
@@ -469,7 +491,7 @@ call_setup(struct upstream_call *c, const struct upstream_req *ur,
 	if (base_url[c->target] == NULL) {
 		svc_error_set(err, SVC_INTERNAL, "internal error");
 		svc_log(SVC_LOG_ERROR, NULL, "upstream: %s not configured "
-		    "(%s)", target_names[c->target], target_env[c->target]);
+		    "(%s)", svc_decl.calls[c->target], target_env[c->target]);
 		return (0);
 	}
 
@@ -477,7 +499,7 @@ call_setup(struct upstream_call *c, const struct upstream_req *ur,
 	    ur->path)) {
 		svc_error_set(err, SVC_INTERNAL, "internal error");
 		svc_log(SVC_LOG_ERROR, NULL, "upstream: bad path for %s",
-		    target_names[c->target]);
+		    svc_decl.calls[c->target]);
 		return (0);
 	}
 
@@ -684,7 +706,7 @@ attempt_end(struct upstream_call *c)
 	char		cls[8], labels[METRICS_LABELS_MAX];
 
 	(void)snprintf(labels, sizeof(labels), "target=\"%s\"",
-	    target_names[c->target]);
+	    svc_decl.calls[c->target]);
 	metrics_observe("upstream_duration_seconds", labels,
 	    (double)(now_us() - c->attempt_start) / 1e6);
 
@@ -751,7 +773,7 @@ attempt_end(struct upstream_call *c)
 
 	if (!retry || c->attempts >= c->max_attempts) {
 		svc_log(SVC_LOG_WARN, c->request_id, "upstream %s %s: %s "
-		    "(attempt %u of %u, no retry)", target_names[c->target],
+		    "(attempt %u of %u, no retry)", svc_decl.calls[c->target],
 		    c->url, c->last_error, c->attempts, c->max_attempts);
 		return (call_finish(c, UPSTREAM_FAILED));
 	}
@@ -768,13 +790,13 @@ attempt_end(struct upstream_call *c)
 	if (now + delay + UPSTREAM_MIN_ATTEMPT_MS > c->deadline) {
 		svc_log(SVC_LOG_WARN, c->request_id, "upstream %s %s: %s "
 		    "(attempt %u, no time left to retry)",
-		    target_names[c->target], c->url, c->last_error,
+		    svc_decl.calls[c->target], c->url, c->last_error,
 		    c->attempts);
 		return (call_finish(c, UPSTREAM_FAILED));
 	}
 
 	svc_log(SVC_LOG_INFO, c->request_id, "upstream %s %s: %s, retry in "
-	    "%llu ms", target_names[c->target], c->url, c->last_error,
+	    "%llu ms", svc_decl.calls[c->target], c->url, c->last_error,
 	    (unsigned long long)delay);
 
 	kore_curl_cleanup(&c->curl);
@@ -896,11 +918,11 @@ count(const struct upstream_call *c, const char *name, const char *outcome,
 
 	if (outcome != NULL) {
 		(void)snprintf(labels, sizeof(labels),
-		    "target=\"%s\",outcome=\"%s\"", target_names[c->target],
+		    "target=\"%s\",outcome=\"%s\"", svc_decl.calls[c->target],
 		    outcome);
 	} else {
 		(void)snprintf(labels, sizeof(labels), "target=\"%s\"",
-		    target_names[c->target]);
+		    svc_decl.calls[c->target]);
 	}
 	metrics_counter_add(name, labels, n);
 }
@@ -915,6 +937,6 @@ in_flight(struct upstream_call *c, int on)
 		return;
 	c->in_flight = on;
 	(void)snprintf(labels, sizeof(labels), "target=\"%s\"",
-	    target_names[c->target]);
+	    svc_decl.calls[c->target]);
 	metrics_gauge_add("upstream_in_flight", labels, on ? 1 : -1);
 }

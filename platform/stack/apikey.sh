@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# apikey.sh RUNDIR add|remove|list [NAME] - crm-api's named client API keys
+# apikey.sh RUNDIR add|remove|list [NAME] - the named client API keys of the
+# public API (the services declared `auth api_key`)
 # (CONTRACT §2; docs/operations.md "Client API keys").
 #
 #   add NAME     makes a new random key, prints it once on stdout (the only
@@ -8,9 +9,9 @@
 #   list         the names, "default" (API_KEY of stack.env) first
 #
 # RUNDIR/secrets/api_keys holds "<name> <sha256 hex>" lines, digests only;
-# crm-api reads them with API_KEY as "default" at its next start
-# (service_credentials in lib.sh): restart it to apply a change. NAME is
-# 1-64 of [A-Za-z0-9._-].
+# a service of auth api_key reads them with API_KEY as "default" at its
+# next start (service_credentials in lib.sh): restart it to apply a change.
+# NAME is 1-64 of [A-Za-z0-9._-].
 
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -19,6 +20,10 @@ usage() { die "usage: apikey.sh RUNDIR add|remove NAME | list"; }
 [ $# -ge 2 ] || usage
 R=$(rundir "$1"); cmd=$2; name=${3:-}
 f=$R/secrets/api_keys
+# The services that take the client keys (their declarations' auth).
+API_SERVICES=$(for n in $SERVICES_DECLARED; do
+	if [ "${DECL_auth[$n]}" = api_key ]; then printf '%s ' "$n"; fi; done)
+API_SERVICES=${API_SERVICES% }
 
 valid() {
 	case "$name" in ''|*[!A-Za-z0-9._-]*) die "bad name: '$name'" ;; esac
@@ -42,7 +47,7 @@ add)
 	d=$(printf '%s' "$key" | sha256sum | cut -d' ' -f1)
 	(umask 077 && printf '%s %s\n' "$name" "$d" >>"$f")
 	chmod 0600 "$f"
-	log "added '$name'; restart crm-api to apply"
+	log "added '$name'; restart $API_SERVICES to apply"
 	printf '%s\n' "$key"
 	;;
 remove)
@@ -52,7 +57,7 @@ remove)
 	tmp=$(umask 077 && mktemp "$f.XXXXXX")
 	awk -v n="$name" '$1 != n' "$f" >"$tmp"
 	mv "$tmp" "$f"
-	log "removed '$name'; restart crm-api to apply"
+	log "removed '$name'; restart $API_SERVICES to apply"
 	;;
 list)
 	[ $# -eq 2 ] || usage

@@ -48,7 +48,7 @@ usage() { die "usage: container.sh RUNDIR start|stop|kill|status NAME"; }
 [ $# -eq 3 ] || usage
 RUN=$(rundir "$1"); cmd=$2; name=$3
 
-service_port_role "$name" || usage
+load_decl "$name" || usage
 
 export CONTAINERS_CONF=$REPO_DIR/images/containers.conf
 REGISTRY=${REGISTRY:-127.0.0.1:5000}
@@ -116,7 +116,7 @@ start() {
 		args+=(-v "$dir/tls/$f.pem:$e/tls/$f.pem:ro")
 	done
 	args+=(-v "$dir/secrets:$e/secrets:ro")
-	service_env "$e" "$role" "$name"
+	service_env "$e" "$name"
 	for f in "${SERVICE_ENV[@]}"; do
 		args+=(--env "$f")
 	done

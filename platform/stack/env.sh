@@ -2,8 +2,9 @@
 # env.sh RUNDIR
 #
 # Writes RUNDIR/stack.env (CONTRACT §1): shell-sourceable KEY=value lines with
-# absolute paths. Ports and the registry follow the environment (defaults as
-# in the contract). DATABASE_URL is single-quoted because its '&' would
+# absolute paths: NAME_URL for each service of the one list (apps/*/
+# service.decl), its port as lib.sh's load_decl says. Ports and the registry
+# follow the environment (defaults as in the contract). DATABASE_URL is single-quoted because its '&' would
 # otherwise end the assignment when the file is sourced; every other value is
 # free of shell-special characters and left bare. The file holds secrets: 0600.
 
@@ -14,16 +15,18 @@ R=$(rundir "${1:-}")
 [ -s "$R/pki/ca.pem" ] || die "no $R/pki/ca.pem (run pki.sh first)"
 
 tmp=$(umask 077 && mktemp "$R/.stack.env.XXXXXX")
-cat >"$tmp" <<ENV
-CRM_API_URL=https://127.0.0.1:${CRM_API_PORT:-8443}
-ORDER_SERVICE_URL=https://127.0.0.1:${ORDER_SERVICE_PORT:-8444}
-INVENTORY_SERVICE_URL=https://127.0.0.1:${INVENTORY_SERVICE_PORT:-8445}
-LOGISTICS_SERVICE_URL=https://127.0.0.1:${LOGISTICS_SERVICE_PORT:-8446}
+{
+	for n in $SERVICES_DECLARED; do
+		load_decl "$n"
+		printf '%s_URL=https://127.0.0.1:%s\n' "$decl_stem" "$port"
+	done
+	cat <<ENV
 CA_CERT=$R/pki/ca.pem
 API_KEY=$(secret "$R" api_key)
 SERVICE_TOKEN=$(secret "$R" service_token)
 DATABASE_URL='$(admin_url "$R")'
 REGISTRY=${REGISTRY:-127.0.0.1:5000}
 ENV
+} >"$tmp"
 chmod 0600 "$tmp"
 mv "$tmp" "$R/stack.env"

@@ -10,18 +10,71 @@ set -euo pipefail
 # build, and the machine's default cluster (pg_ctlcluster) is never used.
 PGBIN=/usr/lib/postgresql/15/bin
 PG_PORT=${PG_PORT:-55432}
-SERVICE_NAMES="crm-api order-service inventory-service logistics-service postgres"
+STACK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$STACK_DIR/../.." && pwd)
+
+# The one list of services: apps/NAME/service.decl, read through
+# platform/tools/service-decl (port, database role, the services each one
+# calls, ...). Nothing here names a service.
+SERVICE_DECL=$REPO_DIR/platform/tools/service-decl
+_decls=$("$SERVICE_DECL" bash) ||
+    { printf '%s: bad service declarations\n' "${0##*/}" >&2; exit 1; }
+eval "$_decls"
+unset _decls
+# The parts of the stack with a TLS certificate: the services and postgres.
+SERVICE_NAMES="$SERVICES_DECLARED postgres"
+
+# load_decl NAME: sets decl_* (a service's facts: name, port, auth,
+# database, calls, callers, data, data_env, description, stem), `port` (its
+# HTTPS port on 127.0.0.1: NAME_PORT, NAME upper-cased with '-' as '_', or
+# the declared one) and `role` (its PostgreSQL login role; empty: no
+# database); fails for an unknown NAME.
+load_decl() {
+	local k pv
+	[ -n "$1" ] && [ -n "${DECL_name[$1]+set}" ] || return 1
+	for k in name port auth database calls callers data data_env \
+	    description stem; do
+		declare -n _v="DECL_$k"
+		printf -v "decl_$k" '%s' "${_v[$1]}"
+		unset -n _v
+	done
+	pv=${decl_stem}_PORT
+	port=${!pv:-$decl_port}
+	role=$decl_database
+}
+
+# port_of NAME: a service's HTTPS port, as load_decl sets it.
+port_of() { (load_decl "$1" && printf '%s\n' "$port"); }
+
 # The services that call others: each has an identity of its own, the
 # token in RUNDIR/secrets/identity_<name, - as _> that it presents on its
-# calls (the callee's routes say which callers they allow).
-CALLER_NAMES="crm-api order-service logistics-service"
+# calls (the callee's declaration says which routes allow which caller).
+caller_names() {
+	local n
+	for n in $SERVICES_DECLARED; do
+		(load_decl "$n" && [ -n "$decl_calls" ]) && printf '%s ' "$n"
+	done
+	return 0
+}
+CALLER_NAMES=$(caller_names)
+
+# The PostgreSQL login roles of the services that have a database.
+database_roles() {
+	local n
+	for n in $SERVICES_DECLARED; do
+		(load_decl "$n" && [ -n "$role" ] && printf '%s ' "$role")
+	done
+	return 0
+}
+DATABASE_ROLES=$(database_roles)
+
 # One secret per file in RUNDIR/secrets; db_* are PostgreSQL role passwords.
 # api_key and service_token are the clients' and the operators' (run/stack.env):
 # no service is given them, only their digests (service_credentials).
-SECRET_NAMES="api_key service_token identity_crm_api identity_order_service
- identity_logistics_service db_admin db_crm_api db_order_service db_inventory_service"
-STACK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO_DIR=$(cd "$STACK_DIR/../.." && pwd)
+SECRET_NAMES="api_key service_token db_admin"
+for _n in $CALLER_NAMES; do SECRET_NAMES+=" identity_${_n//-/_}"; done
+for _n in $DATABASE_ROLES; do SECRET_NAMES+=" db_$_n"; done
+unset _n
 
 die() { printf '%s: %s\n' "${0##*/}" "$*" >&2; exit 1; }
 log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
@@ -79,27 +132,29 @@ identity_secret() { local n=${1//-/_}; printf 'identity_%s\n' "$n"; }
 is_caller() { case " $CALLER_NAMES " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # service_credentials RUNDIR NAME: the credentials file of a service
-# (platform/include/auth.h): "<name> <sha256 hex>" lines. crm-api accepts
-# the client API keys: "default" (API_KEY of stack.env) and the named keys
-# of RUNDIR/secrets/api_keys (platform/stack/apikey.sh). The internal
-# services accept "operator" (SERVICE_TOKEN) and every caller's identity;
-# which identity may use which route is the service's own business.
-service_credentials() {
-	local r="$1" c d
+# (platform/include/auth.h): "<name> <sha256 hex>" lines. A service of auth
+# api_key accepts the client API keys: "default" (API_KEY of stack.env) and
+# the named keys of RUNDIR/secrets/api_keys (platform/stack/apikey.sh). A
+# service of auth service accepts "operator" (SERVICE_TOKEN) and the
+# identities of the services that call it; which identity may use which
+# route is its declaration's `allow`.
+service_credentials() (
+	r="$1"
+	load_decl "$2" || die "unknown service $2"
 	printf '# %s: the credentials it accepts (platform/stack/lib.sh)\n' "$2"
-	if [ "$2" = crm-api ]; then
+	if [ "$decl_auth" = api_key ]; then
 		d=$(digest "$r" api_key)
 		printf 'default %s\n' "$d"
 		if [ -f "$r/secrets/api_keys" ]; then cat "$r/secrets/api_keys"; fi
-		return 0
+		exit 0
 	fi
 	d=$(digest "$r" service_token)
 	printf 'operator %s\n' "$d"
-	for c in $CALLER_NAMES; do
+	for c in $decl_callers; do
 		d=$(digest "$r" "$(identity_secret "$c")")
 		printf '%s %s\n' "$c" "$d"
 	done
-}
+)
 
 # service_secrets RUNDIR NAME ROLE DIR: fills DIR (0700) with exactly the
 # secret files the service is given, each 0400 root: credentials (digests),
@@ -147,43 +202,33 @@ admin_url() {
 	    "$(secret "$1" db_admin)" "$PG_PORT" "$1/pki/ca.pem"
 }
 
-# service_port_role NAME: sets `port` (its HTTPS port on 127.0.0.1) and
-# `role` (its PostgreSQL login role; empty: no database) for a service;
-# fails for an unknown NAME.
-service_port_role() {
-	case "$1" in
-	crm-api)		port=${CRM_API_PORT:-8443}; role=crm_api ;;
-	order-service)		port=${ORDER_SERVICE_PORT:-8444}; role=order_service ;;
-	inventory-service)	port=${INVENTORY_SERVICE_PORT:-8445}; role=inventory_service ;;
-	logistics-service)	port=${LOGISTICS_SERVICE_PORT:-8446}; role= ;;
-	*)			return 1 ;;
-	esac
-}
-
 # Optional tunables a service reads from the environment, passed on when set.
 SERVICE_TUNABLES="RATE_LIMIT_RATE RATE_LIMIT_BURST RATE_LIMIT_SLOTS
  ORDER_FORWARD_DEADLINE_MS IDEMPOTENCY_TTL_S OUTBOX_INTERVAL_MS"
 
-# service_env ETC ROLE NAME: sets the array SERVICE_ENV to the environment
-# a service reads at start (KEY=value words; README "Configuration"). ETC is
-# /etc/crm as its master sees it before the chroot (secrets and data files
-# are read then); CA_FILE and sslrootcert are paths inside its root.
+# service_env ETC NAME: sets the array SERVICE_ENV to the environment a
+# service reads at start (KEY=value words; README "Configuration"), from
+# its declaration (load_decl NAME first). ETC is /etc/crm as its master
+# sees it before the chroot (secrets and data files are read then);
+# CA_FILE and sslrootcert are paths inside its root.
 service_env() {
-	local v
-	SERVICE_ENV=(
-	    "CREDENTIALS_FILE=$1/secrets/credentials"
-	    "DB_CONNINFO=host=127.0.0.1 port=$PG_PORT dbname=crm_supply_db user=$2 sslmode=verify-full sslrootcert=/etc/crm/tls/ca.pem"
-	    "DB_PASSWORD_FILE=$1/secrets/db_password"
-	    "CA_FILE=/etc/crm/tls/ca.pem"
-	    "LOGISTICS_DATA_FILE=$1/logistics.data"
-	    "CRM_API_URL=https://127.0.0.1:${CRM_API_PORT:-8443}"
-	    "ORDER_SERVICE_URL=https://127.0.0.1:${ORDER_SERVICE_PORT:-8444}"
-	    "INVENTORY_SERVICE_URL=https://127.0.0.1:${INVENTORY_SERVICE_PORT:-8445}"
-	    "LOGISTICS_SERVICE_URL=https://127.0.0.1:${LOGISTICS_SERVICE_PORT:-8446}"
-	)
-	if is_caller "$3"; then
-		SERVICE_ENV+=("IDENTITY_TOKEN_FILE=$1/secrets/identity_token")
+	local v c f
+	SERVICE_ENV=("CREDENTIALS_FILE=$1/secrets/credentials")
+	if [ -n "$role" ]; then
+		SERVICE_ENV+=(
+		    "DB_CONNINFO=host=127.0.0.1 port=$PG_PORT dbname=crm_supply_db user=$role sslmode=verify-full sslrootcert=/etc/crm/tls/ca.pem"
+		    "DB_PASSWORD_FILE=$1/secrets/db_password")
 	fi
+	if [ -n "$decl_calls" ]; then
+		SERVICE_ENV+=("CA_FILE=/etc/crm/tls/ca.pem"
+		    "IDENTITY_TOKEN_FILE=$1/secrets/identity_token")
+	fi
+	for c in $decl_calls; do
+		SERVICE_ENV+=("$(load_decl "$c" && printf '%s_URL=https://127.0.0.1:%s' "$decl_stem" "$port")")
+	done
+	for f in $decl_data_env; do
+		SERVICE_ENV+=("${f%%=*}=$1/${f#*=}")
+	done
 	for v in $SERVICE_TUNABLES; do
 		if [ -n "${!v:-}" ]; then SERVICE_ENV+=("$v=${!v}"); fi
 	done

@@ -46,9 +46,9 @@ CREATE TABLE IF NOT EXISTS public.schema_migrations (
 
 # 2. Roles; passwords as psql variables fed on stdin.
 {
-	printf "\\\\set pw_crm_api '%s'\n" "$(secret "$R" db_crm_api)"
-	printf "\\\\set pw_order_service '%s'\n" "$(secret "$R" db_order_service)"
-	printf "\\\\set pw_inventory_service '%s'\n" "$(secret "$R" db_inventory_service)"
+	for role in $DATABASE_ROLES; do
+		printf "\\\\set pw_%s '%s'\n" "$role" "$(secret "$R" "db_$role")"
+	done
 	printf "\\\\i '%s'\n" "$SQL/roles.sql"
 } | psql_ >/dev/null || die "sql/roles.sql failed"
 

@@ -26,7 +26,7 @@ usage() { die "usage: service.sh RUNDIR start|stop|kill|status NAME"; }
 RUN=$(rundir "$1"); cmd=$2; name=$3
 BIN_DIR=${BIN_DIR:-$REPO_DIR/build/musl/bin}
 
-service_port_role "$name" || usage
+load_decl "$name" || usage
 
 root=$RUN/svc/$name
 pidfile=$RUN/svc/$name.pid
@@ -43,18 +43,17 @@ ensure_users() {
 }
 
 layout() {
-	local e="$root/etc/crm" conf
+	local e="$root/etc/crm" conf f
 	mkdir -p "$e/tls" "$RUN/logs"
 	install -m 0644 "$RUN/pki/$name.pem" "$e/tls/cert.pem"
 	install -m 0400 -o crm-keys "$RUN/pki/$name.key" "$e/tls/key.pem"
 	install -m 0644 "$RUN/pki/ca.pem" "$e/tls/ca.pem"
 	install -m 0644 "$RUN/pki/ffdhe2048.pem" "$e/tls/ffdhe2048.pem"
 	service_secrets "$RUN" "$name" "$role" "$e/secrets"
-	# logistics-service's planning tables (read by its parent at start).
-	if [ "$name" = logistics-service ]; then
-		install -m 0644 "$REPO_DIR/apps/logistics-service/logistics.data" \
-		    "$e/logistics.data"
-	fi
+	# Its data files, as in the image (read by its parent at start).
+	for f in $decl_data; do
+		install -m 0644 "$REPO_DIR/apps/$name/$f" "$e/$f"
+	done
 	conf="$REPO_DIR/conf/$name.conf"
 	[ -f "$conf" ] || die "no $conf"
 	sed -e "s|^root[[:space:]].*|root		$root|" \
@@ -82,7 +81,7 @@ start() {
 	layout
 	# A clean environment: only what the service is documented to read
 	# (lib.sh service_env, the same as in a container).
-	service_env "$e" "$role" "$name"
+	service_env "$e" "$name"
 	# Started in its own folder: Kore writes its kore.pid there.
 	(cd "$root" && exec setsid env -i PATH=/nonexistent \
 	    "${SERVICE_ENV[@]}" "$BIN_DIR/$name" -f -c "$e/$name.conf" \

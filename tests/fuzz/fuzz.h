@@ -21,9 +21,14 @@
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int	LLVMFuzzerInitialize(int *, char ***);
 
-const struct svc_app	svc_app = {
-	"fuzz", 100, 200, SVC_AUTH_NONE, NULL, NULL
+static const char *const	fuzz_no_calls[] = { NULL };
+static const struct svc_grant	fuzz_no_grants[] = { { NULL, NULL } };
+
+const struct svc_decl	svc_decl = {
+	"fuzz", SVC_AUTH_NONE, 100, 200, fuzz_no_calls, fuzz_no_grants
 };
+
+const struct svc_app	svc_app = { NULL, NULL };
 
 /*
  * Kore's memory, and stdout (log lines) to /dev/null; a target with more

@@ -11,7 +11,6 @@ running `./build.sh` stack (registry 5000, services 8443-8446, PostgreSQL
 55432, containers crm-supply-*) is never disturbed.
 """
 
-import glob
 import gzip
 import hashlib
 import http.client
@@ -39,10 +38,12 @@ PG_PORT = os.environ.get("IMAGES_TEST_PG_PORT", "56432")
 INV_PORT = os.environ.get("IMAGES_TEST_INVENTORY_PORT", "19445")
 PREFIX = "crm-imgtest"
 MIB = 1024 * 1024
-# Every service (apps/NAME/service.c), or those IMAGES_TEST_SERVICES names.
-SERVICES = os.environ.get("IMAGES_TEST_SERVICES", "").split() or sorted(
-    os.path.basename(os.path.dirname(p))
-    for p in glob.glob(os.path.join(REPO, "apps", "*", "service.c")))
+# The one list of services (apps/*/service.decl); the images test every
+# one, or those IMAGES_TEST_SERVICES names.
+DECLS = json.loads(subprocess.run(
+    [os.path.join(REPO, "platform", "tools", "service-decl"), "json"],
+    check=True, stdout=subprocess.PIPE, text=True).stdout)
+SERVICES = os.environ.get("IMAGES_TEST_SERVICES", "").split() or sorted(DECLS)
 
 ENV = dict(os.environ, REGISTRY=REGISTRY, PG_PORT=PG_PORT,
            INVENTORY_SERVICE_PORT=INV_PORT, CONTAINER_PREFIX=PREFIX,
@@ -107,9 +108,8 @@ def conf_port(name):
 
 
 def data_files(name):
-    """The service's data files (apps/NAME/*.data), baked into /etc/crm."""
-    return sorted(os.path.basename(p) for p in
-                  glob.glob(os.path.join(REPO, "apps", name, "*.data")))
+    """The service's data files (its declaration's `data`), in /etc/crm."""
+    return sorted(d["file"] for d in DECLS[name]["data"])
 
 
 # --- fixtures ------------------------------------------------------------
@@ -117,7 +117,7 @@ def data_files(name):
 @pytest.fixture(scope="session")
 def built():
     """images/build.sh run twice (A, B) from the same tree; A is tested."""
-    assert SERVICES, "no apps/*/service.c"
+    assert SERVICES, "no apps/*/service.decl"
     run("make", "-C", REPO, "BUILD=" + BUILD,
         *(os.path.join(BIN_DIR, n) for n in SERVICES))
     shutil.rmtree(WORK, ignore_errors=True)
@@ -256,12 +256,16 @@ def test_config_labels_entrypoint(built, name):
     assert c["Entrypoint"] == ["/usr/bin/" + name, "-f", "-c",
                                "/etc/crm/%s.conf" % name]
     assert not c.get("Cmd") and not c.get("User")
-    assert list(c["ExposedPorts"]) == ["%s/tcp" % conf_port(name)]
+    # The declared port is the one the conf binds and the image exposes.
+    assert conf_port(name) == str(DECLS[name]["port"])
+    assert list(c["ExposedPorts"]) == ["%s/tcp" % DECLS[name]["port"]]
     labels = c["Labels"]
     rev = run("git", "-C", REPO, "rev-parse", "HEAD").stdout.strip()
     with open(os.path.join(built["dir"], name, "version")) as f:
         version = f.read().strip()
     assert labels["org.opencontainers.image.title"] == name
+    assert labels["org.opencontainers.image.description"] == \
+        DECLS[name]["description"]
     assert labels["org.opencontainers.image.version"] == version
     assert labels["org.opencontainers.image.revision"] == rev
     for k in ("source", "licenses"):

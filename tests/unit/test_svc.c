@@ -10,7 +10,16 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include "svc.h"
+
+/* The `allow` lines of this test program's declaration. */
+static const struct svc_grant	unit_grants[] = {
+	{ "/inventory/:id", "caller-b" },
+	{ "/x", " alpha  beta-2 gamma " },
+	{ NULL, NULL }
+};
 #define UNIT_APP_AUTH	SVC_AUTH_SERVICE
+#define UNIT_APP_GRANTS	unit_grants
 #include "unit.h"
 
 #include <kore/http.h>
@@ -33,16 +42,15 @@ static char			resp[16384];
 
 static const struct svc_route	r_item = {
 	"/inventory/:id", HTTP_METHOD_GET | HTTP_METHOD_PUT,
-	SVC_ROUTE_JSON_BODY, "caller-b"
+	SVC_ROUTE_JSON_BODY
 };
 
 static const struct svc_route	r_operator = {
-	"/audit", HTTP_METHOD_GET, 0, NULL
+	"/audit", HTTP_METHOD_GET, 0
 };
 
 static const struct svc_route	r_probe = {
-	"/healthz", HTTP_METHOD_GET, SVC_ROUTE_PUBLIC | SVC_ROUTE_NO_RATELIMIT,
-	NULL
+	"/healthz", HTTP_METHOD_GET, SVC_ROUTE_PUBLIC | SVC_ROUTE_NO_RATELIMIT
 };
 
 static const struct json_field	put_fields[] = {
@@ -300,7 +308,7 @@ END_TEST
 START_TEST(caller_lists)
 {
 	static const struct svc_route	r = {
-		"/x", HTTP_METHOD_GET, 0, " alpha  beta-2 gamma "
+		"/x", HTTP_METHOD_GET, 0
 	};
 
 	ck_assert(svc_caller_allowed(&r, "alpha"));

@@ -4,6 +4,14 @@
  * against real processes (tests/integration/test_upstream.py).
  */
 
+#include <stddef.h>
+
+/* The services this test program "calls", as a declaration names them. */
+static const char *const	unit_calls[] = {
+	"order-service", "inventory-service", "logistics-service", NULL
+};
+#define UNIT_APP_CALLS	unit_calls
+
 #include "unit.h"
 #include "upstream.h"
 
@@ -72,15 +80,29 @@ END_TEST
 
 START_TEST(target_names)
 {
-	ck_assert_str_eq(upstream_target_name(UPSTREAM_ORDER_SERVICE),
-	    "order-service");
-	ck_assert_str_eq(upstream_target_name(UPSTREAM_INVENTORY_SERVICE),
-	    "inventory-service");
-	ck_assert_str_eq(upstream_target_name(UPSTREAM_LOGISTICS_SERVICE),
-	    "logistics-service");
-	ck_assert_str_eq(upstream_target_name(UPSTREAM_CRM_API), "crm-api");
-	ck_assert_str_eq(upstream_target_name(UPSTREAM_TARGET_MAX),
+	ck_assert_str_eq(upstream_target_name(0), "order-service");
+	ck_assert_str_eq(upstream_target_name(1), "inventory-service");
+	ck_assert_str_eq(upstream_target_name(2), "logistics-service");
+	ck_assert_str_eq(upstream_target_name(3), "unknown");
+	ck_assert_str_eq(upstream_target_name(-1), "unknown");
+	ck_assert_str_eq(upstream_target_name(UPSTREAM_TARGETS_MAX),
 	    "unknown");
+}
+END_TEST
+
+START_TEST(env_names)
+{
+	char	out[UPSTREAM_ENV_MAX];
+
+	ck_assert(upstream_env_name(out, sizeof(out), "order-service"));
+	ck_assert_str_eq(out, "ORDER_SERVICE_URL");
+	ck_assert(upstream_env_name(out, sizeof(out), "stock2"));
+	ck_assert_str_eq(out, "STOCK2_URL");
+	ck_assert(!upstream_env_name(out, sizeof(out), ""));
+	/* Exactly fitting ("ab" + "_URL" + NUL), and one byte short. */
+	ck_assert(upstream_env_name(out, 7, "ab"));
+	ck_assert_str_eq(out, "AB_URL");
+	ck_assert(!upstream_env_name(out, 6, "ab"));
 }
 END_TEST
 
@@ -96,6 +118,7 @@ upstream_suite(void)
 	tcase_add_test(tc, retry_after);
 	tcase_add_test(tc, join_url);
 	tcase_add_test(tc, target_names);
+	tcase_add_test(tc, env_names);
 	suite_add_tcase(s, tc);
 
 	return (s);

@@ -20,14 +20,29 @@
 
 #include "svc.h"
 
-/* A test program may #define UNIT_APP_AUTH before including this file. */
+/*
+ * The declaration the platform reads (apps/NAME/service.decl in a
+ * service): a test program may #define UNIT_APP_AUTH, UNIT_APP_CALLS (a
+ * NULL-terminated array of names) and UNIT_APP_GRANTS (svc_grant lines,
+ * ending with a NULL route) before including this file.
+ */
 #if !defined(UNIT_APP_AUTH)
 #define UNIT_APP_AUTH	SVC_AUTH_NONE
 #endif
+#if !defined(UNIT_APP_CALLS)
+static const char *const	unit_no_calls[] = { NULL };
+#define UNIT_APP_CALLS	unit_no_calls
+#endif
+#if !defined(UNIT_APP_GRANTS)
+static const struct svc_grant	unit_no_grants[] = { { NULL, NULL } };
+#define UNIT_APP_GRANTS	unit_no_grants
+#endif
 
-const struct svc_app	svc_app = {
-	"unit-test", 100, 200, UNIT_APP_AUTH, NULL, NULL
+const struct svc_decl	svc_decl = {
+	"unit-test", UNIT_APP_AUTH, 100, 200, UNIT_APP_CALLS, UNIT_APP_GRANTS
 };
+
+const struct svc_app	svc_app = { NULL, NULL };
 
 /* Parses buf as JSON (must succeed) and returns the tree. */
 static __attribute__((unused)) yajl_val
