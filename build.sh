@@ -49,7 +49,7 @@ PACKAGES="build-essential musl-tools musl-dev linux-libc-dev dpkg-dev
  bison flex perl python3 python3-pytest python3-yaml check
  libssl-dev libpq-dev libcurl4-openssl-dev libyajl-dev
  postgresql-15 postgresql-client-15
- wrk nginx
+ wrk nginx haproxy
  buildah skopeo podman runc netavark golang-github-containers-common
  docker-registry"
 

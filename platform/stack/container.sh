@@ -38,7 +38,8 @@
 # Log: RUNDIR/logs/NAME.log (podman's k8s-file format; `podman logs`).
 # Environment: CTR_CAPS (the list above), CTR_MEMORY (256m), CTR_PIDS (64),
 # CTR_CPU_SHARES (1024 x the conf's workers), CTR_NOFILE (8192),
-# CTR_NPROC (512), and the port variables of platform/stack/lib.sh.
+# CTR_NPROC (512), the port variables of platform/stack/lib.sh, and
+# INSTANCE, INSTANCE_PORT for one replica of several (as in service.sh).
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -53,9 +54,13 @@ load_decl "$name" || usage
 export CONTAINERS_CONF=$REPO_DIR/images/containers.conf
 REGISTRY=${REGISTRY:-127.0.0.1:5000}
 image=$REGISTRY/$name:${IMAGE_TAG:-latest}
-cname=${CONTAINER_PREFIX:-crm-supply}-$name
-dir=$RUN/ctr/$name
-logfile=$RUN/logs/$name.log
+# A replica (INSTANCE=N): its own container, folder and log, listening on
+# INSTANCE_PORT (as in service.sh).
+id=$name${INSTANCE:+.$INSTANCE}
+port=${INSTANCE_PORT:-$port}
+cname=${CONTAINER_PREFIX:-crm-supply}-$id
+dir=$RUN/ctr/$id
+logfile=$RUN/logs/$id.log
 
 command -v podman >/dev/null || die "missing podman (./build.sh packages)"
 
@@ -138,7 +143,7 @@ start() {
 	if [ -n "$old" ] && [ "$(podman image inspect -f '{{len .RepoTags}}' "$old" 2>/dev/null)" = 0 ]; then
 		podman rmi "$old" >/dev/null 2>&1 || true
 	fi
-	await_start "$name" "$logfile"
+	await_start "$id" "$logfile"
 }
 
 stop() {

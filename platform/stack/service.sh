@@ -13,7 +13,8 @@
 #                                       parent before it forks
 #   RUNDIR/logs/NAME.log                 the service's JSON log lines
 # Environment: BIN_DIR (default build/musl/bin), the port variables of
-# platform/stack/lib.sh. The service gets the other services' URLs
+# platform/stack/lib.sh; INSTANCE and INSTANCE_PORT for one replica of
+# several (RUNDIR/svc/NAME.INSTANCE, RUNDIR/logs/NAME.INSTANCE.log). The service gets the other services' URLs
 # (*_URL) and CA_FILE, the CA it verifies them with (a path in its chroot).
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -28,9 +29,14 @@ BIN_DIR=${BIN_DIR:-$REPO_DIR/build/musl/bin}
 
 load_decl "$name" || usage
 
-root=$RUN/svc/$name
-pidfile=$RUN/svc/$name.pid
-logfile=$RUN/logs/$name.log
+# A replica (INSTANCE=N, several of one service behind a load balancer)
+# has its own folder, log and pidfile, and listens on INSTANCE_PORT; NAME's
+# port (lib.sh load_decl) stays where the others reach the service.
+id=$name${INSTANCE:+.$INSTANCE}
+port=${INSTANCE_PORT:-$port}
+root=$RUN/svc/$id
+pidfile=$RUN/svc/$id.pid
+logfile=$RUN/logs/$id.log
 
 # The unprivileged users Kore drops to, with the images' uids.
 ensure_users() {
@@ -87,7 +93,7 @@ start() {
 	    "${SERVICE_ENV[@]}" "$BIN_DIR/$name" -f -c "$e/$name.conf" \
 	    >>"$logfile" 2>&1 </dev/null) &
 	echo $! >"$pidfile"
-	await_start "$name" "$logfile"
+	await_start "$id" "$logfile"
 }
 
 stop() { stop_pidfile "$pidfile"; }

@@ -16,6 +16,7 @@ import pytest
 from conftest import (RUN, assert_error, new_product, psql,
                       service_client, stack, start_service, stop_service,
                       wait_for)
+from orderflow import stocked, totals
 
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
                      r"[0-9a-f]{12}")
@@ -39,20 +40,6 @@ def body(items, crm=None, customer=None, postal="10115", country="DE"):
 def post(svc, doc, rid=None):
     return svc.call("POST", "/supply-orders", doc,
                     headers={"X-Request-Id": rid} if rid else None)
-
-
-def stocked(inventory, qty, prefix="ORD"):
-    pid = new_product(prefix)
-    status, _, doc = inventory.call("PUT", "/inventory/" + pid,
-                                    {"quantity": qty})
-    assert status == 201, doc
-    return pid
-
-
-def totals(pid):
-    rows = psql("SELECT quantity, reserved, committed FROM "
-                "inventory.products WHERE product_id = '%s'" % pid)
-    return tuple(int(x) for x in rows[0])
 
 
 def events(svc, oid):
