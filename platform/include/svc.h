@@ -235,10 +235,13 @@ void		kore_parent_configure(int, char **);
 void		kore_worker_configure(void);
 
 /*
- * Installed as Kore's http_error_hook (platform/kore/patches/0006): renders
- * the errors Kore's HTTP layer raises itself (400/404/405/408/413/414/
- * 431/500/503...) with the same renderer, logs their line and counts them
- * (route label "-").  Appends header lines to hdrs, the body to body.
+ * Installed as Kore's http_error_hook (platform/kore/patches/
+ * http-error-hook.patch) by kore_parent_configure() and
+ * kore_worker_configure(): renders the errors Kore's HTTP layer raises
+ * itself (400/404/405/408/413/414/431/500/503...) with the same renderer
+ * as every other error (Kore has none of its own), logs their line and
+ * counts them (route label "-").  Appends header lines to hdrs, the body
+ * to body.
  */
 struct connection;
 struct http_error;

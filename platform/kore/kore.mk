@@ -11,8 +11,11 @@
 # unpacks into the sysroot: nothing is read from an installed package.
 #
 # The unpacked tree is never edited by hand: it is copied to
-# $(BUILD)/<variant>/kore-src and platform/kore/patches/*.patch are applied
-# in order (each patch starts with a header saying what and why).
+# $(BUILD)/<variant>/kore-src and the patches that
+# platform/kore/patches/series lists are applied in that order (Debian's
+# quilt convention: one patch a concern, each with a DEP-3 header saying
+# what, why and where upstream stands; tests/kore-series checks the
+# series).
 #
 # Exported for the rest of the build:
 #   KORE_MUSL_LIB KORE_HOST_LIB    the libraries
@@ -26,14 +29,11 @@
 #       cc $(HOST_CFLAGS) objs $(PLATFORM_HOST_LIB) $(KORE_HOST_LIB) $(HOST_LIBS)
 #   KORE_INC                       = $(KORE_HOST_INC) (headers are identical)
 
-KORE_PATCHES	:= $(sort $(wildcard platform/kore/patches/*.patch))
-
-# The list of patches as a file that changes only when the list does: a
-# patch removed (or renamed) re-patches the trees too, which the patches'
-# own times cannot tell make.
-KORE_PATCH_LIST	:= $(BUILD)/kore-patches.list
-$(shell mkdir -p $(BUILD) && { echo '$(KORE_PATCHES)' | \
-    cmp -s - $(KORE_PATCH_LIST) || echo '$(KORE_PATCHES)' > $(KORE_PATCH_LIST); })
+# The series, in order: a patch name a line, '#' starts a comment. The
+# trees are patched again when the series or any patch in it changes.
+KORE_SERIES	:= platform/kore/patches/series
+KORE_PATCHES	:= $(addprefix platform/kore/patches/, \
+		   $(shell sed -e 's/\#.*//' $(KORE_SERIES)))
 
 # Only what the services use: no python, acme, tasks, jsonrpc, cli.
 KORE_UNITS	:= kore buf config connection domain filemap fileref json mem \
@@ -117,11 +117,11 @@ endef
 
 SYSROOT_STAMP	?= $(SYSROOT)/.done
 
-$(KORE_MUSL_TREE): $(KORE_PATCHES) $(KORE_PATCH_LIST) platform/kore/kore.mk \
+$(KORE_MUSL_TREE): $(KORE_SERIES) $(KORE_PATCHES) platform/kore/kore.mk \
 		   $(SYSROOT_STAMP)
 	$(call kore_prepare,$(KORE_ORIG),$(KORE_MUSL_DIR))
 
-$(KORE_HOST_TREE): $(KORE_PATCHES) $(KORE_PATCH_LIST) platform/kore/kore.mk \
+$(KORE_HOST_TREE): $(KORE_SERIES) $(KORE_PATCHES) platform/kore/kore.mk \
 		   $(SYSROOT_STAMP)
 	$(call kore_prepare,$(KORE_ORIG),$(KORE_HOST_DIR))
 

@@ -2,8 +2,8 @@
  * db.c - one parameterised statement at a time, asynchronously, through
  * Kore's pgsql layer (see db.h for the contract with handlers).  Each
  * statement is a named prepared statement of the pool connection it runs
- * on (kore_pgsql_query_named(), patch 0104): parsed and planned once per
- * connection, not on every request.
+ * on (kore_pgsql_query_named(), Kore's pgsql-prepared-statements.patch):
+ * parsed and planned once per connection, not on every request.
  */
 
 #include <sys/types.h>
@@ -42,9 +42,9 @@
  * A call's own deadline, for a server that answers nothing at all (every
  * process stopped, a network that drops everything): statement_timeout
  * needs a server that runs, and Kore's pgsql layer has no deadline but
- * the connect timer of patch 0113.  A request's calls also end by
- * DB_REQUEST_DEADLINE_MS after it arrived (its 503 then leaves within the
- * contract's 3 s), though each gets at least DB_CALL_MIN_MS.
+ * the connect timer of pgsql-connect-async.patch.  A request's calls also
+ * end by DB_REQUEST_DEADLINE_MS after it arrived (its 503 then leaves
+ * within the contract's 3 s), though each gets at least DB_CALL_MIN_MS.
  */
 #define DB_CALL_DEADLINE_MS	2500
 #define DB_REQUEST_DEADLINE_MS	2800
@@ -211,7 +211,8 @@ db_arm(struct db_call *c, struct http_request *req)
 /*
  * The call's deadline passed while it waited for a connection or an
  * answer: its owner is woken and fails it (503); giving the query up then
- * closes its connection without waiting for the server (Kore patch 0114).
+ * closes its connection without waiting for the server (Kore's
+ * pgsql-abandon-without-blocking.patch).
  */
 static void
 db_expire(void *arg, u_int64_t now)

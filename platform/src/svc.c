@@ -536,7 +536,7 @@ svc_begin(struct http_request *req, const struct svc_route *route)
 	sr->begun = 1;
 	sr->route = route;
 
-	/* Kore read an oversized body away (patch 0103): 413, nothing else. */
+	/* Kore read an oversized body away (http-llhttp-parser.patch): 413. */
 	if (req->flags & HTTP_REQUEST_BODY_DISCARD) {
 		svc_fail(req, SVC_PAYLOAD_TOO_LARGE,
 		    "the request body is larger than %llu bytes",

@@ -5,10 +5,11 @@
  * worker, svc_log_batch() turns on batching: request lines collect in a
  * buffer that is written with one write(2) when it is full or at the
  * latest SVC_LOG_BATCH_MS after its first line (svc.c arms a timer from
- * kore_worker_loop_hook, Kore patch 0105): one system call, and one
- * wake-up of whatever reads the pipe (podman's conmon in a container,
- * which otherwise cost a quarter of the service's own CPU per /healthz
- * request), for up to ~19 requests instead of one per loop iteration.
+ * kore_worker_loop_hook, Kore's worker-loop-hook.patch): one system call,
+ * and one wake-up of whatever reads the pipe (podman's conmon in a
+ * container, which otherwise cost a quarter of the service's own CPU per
+ * /healthz request), for up to ~19 requests instead of one per loop
+ * iteration.
  *   - Never interleaved: a batch holds whole lines only and at most
  *     PIPE_BUF bytes, so its write is atomic on a pipe (containers) as on
  *     an O_APPEND file; a longer line goes out alone, as before.

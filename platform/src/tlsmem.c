@@ -2,13 +2,14 @@
  * tlsmem.c - OpenSSL's allocations, with a few TLS record buffers kept.
  *
  * The servers' and the upstream clients' TLS contexts run with
- * SSL_MODE_RELEASE_BUFFERS (Kore patch 0107, upstream.c): a connection
- * gives its ~17 KB read and write buffers back whenever they are empty,
- * so hundreds of idle keep-alive connections cost no buffer memory.  But
- * then every request frees and allocates them again, and musl's malloc
- * answers each free of a slot that spans whole pages with madvise(2)
- * (and unmaps emptied groups): about three system calls and a TLB flush
- * per request (docs/performance.md, "System calls per request").
+ * SSL_MODE_RELEASE_BUFFERS (Kore's tls-release-idle-buffers.patch,
+ * upstream.c): a connection gives its ~17 KB read and write buffers back
+ * whenever they are empty, so hundreds of idle keep-alive connections cost
+ * no buffer memory.  But then every request frees and allocates them
+ * again, and musl's malloc answers each free of a slot that spans whole
+ * pages with madvise(2) (and unmaps emptied groups): about three system
+ * calls and a TLB flush per request (docs/performance.md, "System calls
+ * per request").
  *
  * This keeps up to TLSMEM_KEEP freed buffers of record size per process
  * and hands them out again, LIFO (the most recently used, still cached,

@@ -3,7 +3,7 @@
 # gen-symtab.sh OUT.c OBJECT-OR-ARCHIVE...
 #
 # Writes the symbol table Kore's static build resolves handlers and hooks
-# from (platform/kore/patches/0001-static-symbol-table.patch): every global
+# from (platform/kore/patches/static-symbol-table.patch): every global
 # function defined in the given objects/archives (handlers, validators,
 # kore_parent_configure, kore_worker_configure, kore_seccomp_hook, ...),
 # sorted by name so the output is reproducible.

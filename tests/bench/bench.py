@@ -908,8 +908,8 @@ def main(mode):
                 if rnd == 0 and c["reference"]["kind"] == "db":
                     # The same SQL unprepared shows what planning every
                     # statement would cost: Kore 4.1 sends unnamed ones;
-                    # patch 0104 prepares once per connection
-                    # (docs/performance.md).
+                    # Kore's pgsql-prepared-statements.patch prepares
+                    # once per connection (docs/performance.md).
                     u = run_reference(c, S.duration, "extended")
                     quiesce(c)
                     report["gaps"][c["name"]] = {
@@ -1061,8 +1061,9 @@ def print_report(r):
                              s["start_command_ms"]))
     if r["gaps"]:
         print()
-        print("statement planning: prepared vs unnamed, what patch 0104 "
-              "saves (Kore 4.1 alone sends unnamed statements)")
+        print("statement planning: prepared vs unnamed, what Kore's "
+              "pgsql-prepared-statements.patch saves (Kore 4.1 alone "
+              "sends unnamed statements)")
         for name, g in r["gaps"].items():
             print("  %-22s pgbench prepared %8.0f/s, unnamed %8.0f/s: x%s"
                   % (name, g["db_prepared_rps"], g["db_unnamed_rps"],

@@ -1,9 +1,9 @@
 /*
  * fuzz_http.c - Kore's request parser as the services run it (llhttp in
- * http.c, patch 0116), with the platform's error hook: the input arrives
- * on one connection in reads of a size the input's first byte chooses;
- * every complete request is answered (which starts the next, pipelined
- * one), as a worker would.
+ * http.c, http-llhttp-parser.patch), with the platform's error hook: the
+ * input arrives on one connection in reads of a size the input's first
+ * byte chooses; every complete request is answered (which starts the next,
+ * pipelined one), as a worker would.
  */
 
 #include <sys/types.h>

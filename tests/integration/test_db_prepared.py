@@ -1,6 +1,7 @@
 """Statements run as named prepared statements, once per pool connection
-(platform/src/db.c, Kore patch 0104), checked where it happens: in
-PostgreSQL's own statement log, per server process (one per connection)."""
+(platform/src/db.c, Kore's pgsql-prepared-statements.patch), checked where
+it happens: in PostgreSQL's own statement log, per server process (one per
+connection)."""
 
 import collections
 

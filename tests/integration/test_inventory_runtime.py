@@ -149,7 +149,7 @@ def test_database_not_answering_stalls_nothing_else(inventory):
     unreachable server) fails the requests that need a new pool connection
     after connect_timeout (2 s) with 503, while everything else on the same
     workers is answered at once: the connection is made in the event loop
-    (Kore patch 0113), not in a blocking PQconnectdb()."""
+    (Kore's pgsql-connect-async.patch), not in a blocking PQconnectdb()."""
     pid = new_product()
     assert inventory.call("PUT", "/inventory/" + pid, {"quantity": 2})[0] \
         == 201
@@ -188,9 +188,10 @@ def test_database_not_answering_stalls_nothing_else(inventory):
 def test_database_frozen_answers_503_in_time(inventory):
     """Every PostgreSQL process stopped (a hung server: it neither answers
     nor closes): requests on pooled connections and on new ones get 503
-    within the contract's 3 s (db.c's call deadline, Kore patch 0113's
-    connect timer), a client that gives up does not block its worker
-    (patch 0114: no PQcancel()), and the service recovers on its own."""
+    within the contract's 3 s (db.c's call deadline, Kore's
+    pgsql-connect-async.patch's connect timer), a client that gives up does
+    not block its worker (pgsql-abandon-without-blocking.patch: no
+    PQcancel()), and the service recovers on its own."""
     pid = new_product()
     assert inventory.call("PUT", "/inventory/" + pid, {"quantity": 4})[0] \
         == 201

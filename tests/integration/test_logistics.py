@@ -210,8 +210,8 @@ def test_get_reads_the_record_through_order_service(orders, inventory,
 def test_bursts_right_after_a_start_are_all_answered(logistics):
     """New TLS connections in bursts right after a start: every request is
     answered. A request that came in with the client's last handshake
-    message once stayed in OpenSSL's read-ahead buffer for ever (Kore
-    patch 0115; about one burst in twenty to forty hung one)."""
+    message once stayed in OpenSSL's read-ahead buffer for ever (Kore's
+    tls-read-ahead.patch; about one burst in twenty to forty hung one)."""
     def one(_):
         t0 = time.monotonic()
         try:

@@ -1,7 +1,11 @@
 /*
  * smoke.c - the smallest Kore application built the way the services are
- * (static musl, generated symbol table, patched Kore): one handler that
- * answers JSON. tests/kore-smoke/run.sh drives it.
+ * (static musl, generated symbol table, patched Kore, the platform
+ * library): one handler that answers JSON. tests/kore-smoke/run.sh drives
+ * it. Its handlers are plain Kore handlers; the platform's
+ * kore_parent_configure() and kore_worker_configure() set Kore up as for
+ * every service, its error hook (svc_kore_error()) included, so the errors
+ * Kore's HTTP layer raises are rendered as the services render them.
  */
 
 #include <sys/types.h>
@@ -16,8 +20,17 @@
 #include <kore/http.h>
 #include <kore/curl.h>
 
+#include "svc.h"
+
 int	smoke_hello(struct http_request *);
 int	smoke_probe(struct http_request *);
+
+const struct svc_app	svc_app = {
+	.name = "kore-smoke",
+	.default_rate = 100,
+	.default_burst = 200,
+	.auth = SVC_AUTH_NONE,
+};
 
 int
 smoke_hello(struct http_request *req)
@@ -26,8 +39,9 @@ smoke_hello(struct http_request *req)
 	    "{\"status\":\"ok\",\"service\":\"kore-smoke\"}";
 
 	/*
-	 * Kore read an oversized body away (patch 0103); the answer is ours,
-	 * bodiless, so the error hook renders it in the contract's shape.
+	 * Kore read an oversized body away (its request parser,
+	 * http-llhttp-parser.patch); the answer is ours, bodiless, so the
+	 * error hook renders it in the contract's shape.
 	 */
 	if (req->flags & HTTP_REQUEST_BODY_DISCARD) {
 		http_response(req, 413, NULL, 0);
