@@ -1,6 +1,7 @@
-# tests/tests.mk - `make test` runs everything: unit (Check, glibc with ASan
-# and UBSan), the fuzz targets for a short fixed time (tests/fuzz: libFuzzer,
-# clang, ASan and UBSan), integration (real PostgreSQL, real TLS, static
+# tests/tests.mk - `make test` runs everything: the Kore patch series'
+# check (tests/kore-series), unit (Check, glibc with ASan and UBSan), the
+# fuzz targets for a short fixed time (tests/fuzz: libFuzzer, clang, ASan
+# and UBSan), integration (real PostgreSQL, real TLS, static
 # services), images (tests/images: build, registry, containers) and a smoke
 # run of the benchmark (tests/bench: `make bench` itself is not part of it). It
 # installs what it needs first, so it works on a fresh machine too.
@@ -9,12 +10,14 @@ include tests/integration/integration.mk
 include tests/images/images.mk
 include tests/bench/bench.mk
 include tests/fuzz/fuzz.mk
+include tests/kore-series/kore-series.mk
 
 .PHONY: packages
 packages:
 	./build.sh packages
 
 test: packages
+	$(MAKE) kore-series
 	$(MAKE) unit
 	$(MAKE) fuzz-smoke
 	$(MAKE) integration
