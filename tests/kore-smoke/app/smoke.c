@@ -25,12 +25,20 @@
 int	smoke_hello(struct http_request *);
 int	smoke_probe(struct http_request *);
 
-const struct svc_app	svc_app = {
+/* Not a service of the one list (apps/NAME/service.decl): its own. */
+static const char *const	smoke_calls[] = { NULL };
+static const struct svc_grant	smoke_grants[] = { { NULL, NULL } };
+
+const struct svc_decl	svc_decl = {
 	.name = "kore-smoke",
+	.auth = SVC_AUTH_NONE,
 	.default_rate = 100,
 	.default_burst = 200,
-	.auth = SVC_AUTH_NONE,
+	.calls = smoke_calls,
+	.grants = smoke_grants,
 };
+
+const struct svc_app	svc_app = { NULL, NULL };
 
 int
 smoke_hello(struct http_request *req)
