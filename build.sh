@@ -51,15 +51,27 @@ PACKAGES="build-essential musl-tools musl-dev linux-libc-dev dpkg-dev
  postgresql-15 postgresql-client-15
  wrk nginx haproxy
  buildah skopeo podman runc netavark golang-github-containers-common
- docker-registry"
+ catatonit docker-registry
+ nodejs npm"
 
 say() { printf '==> %s\n' "$*"; }
+
+# installed PKG: PKG is installed, or an installed package provides it (a
+# nodejs that bundles npm provides npm and conflicts with Debian's).
+installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null |
+	    grep -q 'install ok installed' && return 0
+	dpkg-query -W -f='${Status}\t${Provides}\n' 2>/dev/null |
+	    awk -F'\t' -v p="$1" '$1 == "install ok installed" {
+		n = split($2, a, /, */)
+		for (i = 1; i <= n; i++) { sub(/ .*/, "", a[i]); if (a[i] == p) f = 1 }
+	    } END { exit !f }'
+}
 
 packages() {
 	local missing=() p
 	for p in $PACKAGES; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-		    grep -q 'install ok installed' || missing+=("$p")
+		installed "$p" || missing+=("$p")
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
 	[ "$(id -u)" -eq 0 ] || { echo "build.sh: run as root" >&2; exit 1; }
