@@ -122,13 +122,15 @@ def dump(obj):
 
 
 def comment(text):
-    """TEXT as '# ' lines, each line of it wrapped at 76 columns."""
+    """TEXT as '# ' lines: its paragraphs (split by an empty line) each
+    reflowed at 76 columns."""
     out = []
-    for ln in text.split("\n"):
-        out += ["# " + w for w in textwrap.wrap(ln, 76,
-                                                break_long_words=False,
-                                                break_on_hyphens=False)] \
-            or ["#"]
+    for i, para in enumerate(text.split("\n\n")):
+        if i:
+            out.append("#")
+        out += ["# " + w for w in textwrap.wrap(
+            " ".join(para.split("\n")), 76, break_long_words=False,
+            break_on_hyphens=False)]
     return "".join(x + "\n" for x in out)
 
 
