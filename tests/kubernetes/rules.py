@@ -52,7 +52,7 @@ def _selects(selector, labels):
     return bool(ml) and all(labels.get(k) == v for k, v in ml.items())
 
 
-def service_violations(n, d, decls, by, placeholder, registry):
+def service_violations(n, d, decls, by, placeholder, registry, conf_dir):
     out = []
     need = [("Deployment", n), ("Service", n), ("ServiceAccount", n),
             ("ConfigMap", n + "-conf"), ("PodDisruptionBudget", n),
@@ -131,8 +131,7 @@ def service_violations(n, d, decls, by, placeholder, registry):
         out.append("%s: PodDisruptionBudget is not 1 over its pods" % n)
     # Its config: conf/NAME.conf, mounted over the image's.
     cm = by[("ConfigMap", n + "-conf")]
-    with open(os.path.join(REPO, "conf", n + ".conf"),
-              encoding="utf-8") as f:
+    with open(os.path.join(conf_dir, n + ".conf"), encoding="utf-8") as f:
         if (cm.get("data") or {}).get(n + ".conf") != f.read():
             out.append("%s: its ConfigMap is not conf/%s.conf" % (n, n))
     conf_vol = [v["name"] for v in pod.get("volumes") or []
@@ -282,11 +281,12 @@ def network_violations(objs, decls, db_port=5432, db_peer=None):
 
 
 def violations(objs, decls, placeholder=True, registry=None, db_port=5432,
-               db_peer=None):
+               db_peer=None, conf_dir=os.path.join(REPO, "conf")):
     by = index(objs)
     out = []
     for n, d in sorted(decls.items()):
-        out += service_violations(n, d, decls, by, placeholder, registry)
+        out += service_violations(n, d, decls, by, placeholder, registry,
+                                  conf_dir)
     for o in objs:
         if o["kind"] == "Secret" and (o.get("data") or
                                       o.get("stringData")):

@@ -120,6 +120,43 @@ def test_check_names_a_hand_edit_and_a_stray_file(tmp_path):
     assert not (d / "base" / "extra.yaml").exists()
 
 
+def test_a_new_declaration_gives_its_manifests(tmp_path):
+    """A fifth service, one folder and one conf: its Deployment, Service,
+    ... and exactly its network edges follow, nothing written by hand."""
+    apps, conf, out = tmp_path / "apps", tmp_path / "conf", tmp_path / "k"
+    shutil.copytree(os.path.join(REPO, "apps"), apps)
+    shutil.copytree(os.path.join(REPO, "conf"), conf,
+                    ignore=shutil.ignore_patterns("kubernetes"))
+    (apps / "stock-ledger").mkdir()
+    (apps / "stock-ledger" / "service.decl").write_text(
+        "port 8450\nauth service\nrate 100 200\ndatabase stock_ledger\n"
+        "calls inventory-service\ndescription a ledger\n")
+    text = (conf / "inventory-service.conf").read_text()
+    (conf / "stock-ledger.conf").write_text(
+        text.replace("bind 0.0.0.0 8445", "bind 0.0.0.0 8450"))
+    decl = (apps / "inventory-service" / "service.decl")
+    decl.write_text(decl.read_text() + "allow /inventory/:id stock-ledger\n")
+    subprocess.run([GEN, "--apps", str(apps), "--conf", str(conf), "write",
+                    str(out)], check=True)
+    decls = json.loads(subprocess.run(
+        [os.path.join(REPO, "platform", "tools", "service-decl"), "--apps",
+         str(apps), "json"], check=True, stdout=subprocess.PIPE,
+        text=True).stdout)
+    objs = render(str(out / "overlays" / "restricted"))
+    assert rules.violations(objs, decls, conf_dir=str(conf)) == []
+    edges = rules.network_edges(objs)
+    assert ("stock-ledger", "inventory-service", 8445) in edges["pod"]
+    assert "stock-ledger" in _np(objs, "postgres-egress")["spec"][
+        "podSelector"]["matchExpressions"][0]["values"]
+    env = {e["name"]: e.get("value") for e in _ctr(_dep(
+        objs, "stock-ledger"))["env"]}
+    assert env["INVENTORY_SERVICE_URL"] == "https://inventory-service:8445"
+    # The repository's own manifests are not what this list makes.
+    r = subprocess.run([GEN, "--apps", str(apps), "--conf", str(conf),
+                        "check"], stderr=subprocess.PIPE, text=True)
+    assert r.returncode == 1 and "base/stock-ledger.yaml" in r.stderr
+
+
 def test_every_declared_service_has_its_file():
     base = by_key(render(os.path.join(KDIR, "base")))
     for n in DECLS:
