@@ -7,7 +7,9 @@ Per service of the one list (platform/tools/service-decl json): a
 Deployment (2+ replicas, its own ServiceAccount with no token, grace
 period 30 s), a ClusterIP Service on the declared port, a ConfigMap with
 conf/NAME.conf mounted at /etc/crm/NAME.conf, a PodDisruptionBudget over
-its pods; every container with startup (/healthz), readiness (/readyz)
+its pods; secret files readable by owner and group only (the key, the
+tokens), certificates by all; every container with startup (/healthz),
+readiness (/readyz)
 and liveness (/healthz) probes over HTTPS on the declared port, requests
 and limits for CPU and memory, an image by digest; the environment naming
 exactly the services it calls (https://NAME:PORT) and PostgreSQL with
@@ -111,6 +113,22 @@ def service_violations(n, d, decls, by, placeholder, registry, conf_dir):
                 "is still the placeholder"))
         elif registry and not img.startswith("%s/%s@" % (registry, n)):
             out.append("%s: image %r not from %s" % (n, img, registry))
+    # Secret files: the key and the tokens readable by owner and group only
+    # (root and fsGroup), certificates by all (the workers read the CAs).
+    for v in pod.get("volumes") or []:
+        sec = v.get("secret")
+        if not sec:
+            continue
+        for it in sec.get("items") or [{"key": None, "path": "*"}]:
+            m = it.get("mode", sec.get("defaultMode", 0o644))
+            public = it["path"].endswith(".pem") and \
+                not it["path"].endswith("key.pem")
+            if public and m & 0o444 != 0o444:
+                out.append("%s: %s/%s not readable by the workers" % (
+                    n, v["name"], it["path"]))
+            if not public and (m & 0o007 or m & 0o440 != 0o440):
+                out.append("%s: %s/%s mode %o (want owner and group read "
+                           "only)" % (n, v["name"], it["path"], m))
     if [p.get("containerPort") for p in c.get("ports") or []] != \
             [d["port"]]:
         out.append("%s: container port is not %d" % (n, d["port"]))

@@ -436,6 +436,12 @@ RULES_BAD = {
             "value", "host=x user=crm_api sslmode=require"),
     "a password in the env": lambda o: _ctr(_dep(o, "crm-api"))[
         "env"].append({"name": "DB_PASSWORD", "value": "hunter2"}),
+    "key readable by all": lambda o: _pod(_dep(o, "crm-api"))["volumes"][1][
+        "secret"]["items"][1].__setitem__("mode", 0o444),
+    "tokens readable by all": lambda o: _pod(_dep(o, "crm-api"))["volumes"][
+        3]["secret"].__setitem__("defaultMode", 0o644),
+    "CA unreadable by the workers": lambda o: _pod(_dep(o, "order-service"))[
+        "volumes"][2]["secret"].__setitem__("defaultMode", 0o440),
     "config not mounted": lambda o: _ctr(_dep(o, "crm-api"))[
         "volumeMounts"].pop(0),
     "an undeclared edge": lambda o: _np(o, "crm-api")["spec"][
