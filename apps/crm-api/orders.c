@@ -30,6 +30,7 @@
 #include "items.h"
 #include "handlers.h"
 #include "json.h"
+#include "json_writer.h"
 #include "path.h"
 #include "queries.h"
 #include "svc.h"

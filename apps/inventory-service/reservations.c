@@ -19,6 +19,7 @@
 #include "handlers.h"
 #include "items.h"
 #include "json.h"
+#include "json_writer.h"
 #include "path.h"
 #include "queries.h"
 #include "svc.h"

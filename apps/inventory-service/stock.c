@@ -20,6 +20,7 @@
 #include "fmt.h"
 #include "handlers.h"
 #include "json.h"
+#include "json_writer.h"
 #include "path.h"
 #include "queries.h"
 #include "svc.h"

@@ -15,6 +15,7 @@
 #include "fmt.h"
 #include "handlers.h"
 #include "json.h"
+#include "json_writer.h"
 #include "path.h"
 #include "plan.h"
 #include "svc.h"

@@ -11,7 +11,7 @@
 #include <kore/http.h>
 
 #include "db.h"
-#include "json.h"
+#include "json_writer.h"
 #include "order.h"
 #include "queries.h"
 #include "svc_error.h"

@@ -36,6 +36,7 @@
 #include "items.h"
 #include "handlers.h"
 #include "json.h"
+#include "json_writer.h"
 #include "order.h"
 #include "queries.h"
 #include "svc.h"

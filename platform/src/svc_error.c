@@ -11,7 +11,7 @@
 
 #include <kore/kore.h>
 
-#include "json.h"
+#include "json_writer.h"
 #include "svc_error.h"
 
 static const struct {

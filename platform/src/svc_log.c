@@ -38,7 +38,7 @@
 #include <kore/kore.h>
 
 #include "fmt.h"
-#include "json.h"
+#include "json_writer.h"
 #include "svc_log.h"
 
 #define LOG_LINE_MAX	2048

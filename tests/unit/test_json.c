@@ -7,6 +7,7 @@
 #include "unit.h"
 #include "fmt.h"
 #include "json.h"
+#include "json_writer.h"
 #include "svc_error.h"
 
 static const struct json_field	item_fields[] = {
