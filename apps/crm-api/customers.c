@@ -17,8 +17,11 @@
 #include "handlers.h"
 #include "json.h"
 #include "path.h"
+#include "pipeline.h"
 #include "queries.h"
-#include "svc.h"
+#include "request.h"
+#include "respond.h"
+#include "route.h"
 #include "svc_error.h"
 
 #define NAME_MAX_CHARS		200

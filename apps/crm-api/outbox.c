@@ -33,7 +33,7 @@
 #include "fmt.h"
 #include "metrics.h"
 #include "queries.h"
-#include "svc.h"
+#include "request.h"
 #include "svc_error.h"
 #include "svc_log.h"
 #include "upstream.h"

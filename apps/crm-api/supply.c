@@ -17,7 +17,6 @@
 #include "fmt.h"
 #include "json.h"
 #include "path.h"
-#include "svc.h"
 #include "svc_error.h"
 #include "upstream.h"
 #include "service_decl.h"

@@ -22,8 +22,10 @@
 #include "json.h"
 #include "json_writer.h"
 #include "path.h"
+#include "pipeline.h"
 #include "queries.h"
-#include "svc.h"
+#include "respond.h"
+#include "route.h"
 #include "svc_error.h"
 
 #define PRODUCT_MAX		64

@@ -14,6 +14,7 @@
 #include "json_writer.h"
 #include "order.h"
 #include "queries.h"
+#include "respond.h"
 #include "svc_error.h"
 
 static int	order_load(struct order *, const struct db_call *);

@@ -111,7 +111,7 @@ const char	*db_value(const struct db_call *, int, int);
 int		db_isnull(const struct db_call *, int, int);
 
 /*
- * Adds the database to the worker's readiness checks (svc.h): SELECT 1
+ * Adds the database to the worker's readiness checks (health.h): SELECT 1
  * answered within a second.  From the app's worker_init, after
  * db_worker_init().
  */

@@ -1,11 +1,7 @@
 /*
- * svc_error.h - the contract's error values and the one renderer for every
- * response a service sends (CONTRACT.md section 2).
- *
- * Errors travel as values (struct svc_error) to svc_respond_error(); no
- * handler formats an error body itself.  Every response, success or error,
- * goes through svc_respond_*(): they set Content-Type and X-Request-Id and
- * write the request's one log line and its metrics.
+ * svc_error.h - the contract's error values and the one renderer of the
+ * error body (CONTRACT.md section 2).  Errors travel as values (struct
+ * svc_error) to svc_respond_error() (respond.h).
  *
  * Named svc_error.h, not error.h, so it never shadows glibc's <error.h>.
  */
@@ -16,7 +12,6 @@
 #include <sys/types.h>
 #include <stddef.h>
 
-struct http_request;
 struct kore_buf;
 
 enum svc_code {
@@ -101,19 +96,5 @@ enum svc_code	svc_code_from_status(int);
  */
 void		svc_error_render(const struct svc_error *, const char *,
 		    struct kore_buf *);
-
-/*
- * The only ways a service answers a request.  All of them set
- * "content-type: application/json; charset=utf-8" and "x-request-id",
- * log the request's one line and update the request metrics.
- */
-void		svc_respond_error(struct http_request *,
-		    const struct svc_error *);
-void		svc_respond_json(struct http_request *, int, struct kore_buf *);
-void		svc_respond_status(struct http_request *, int);
-
-/* Shorthand: svc_error_set() + svc_respond_error() (no details). */
-void		svc_fail(struct http_request *, enum svc_code,
-		    const char *, ...) __attribute__((format (printf, 3, 4)));
 
 #endif

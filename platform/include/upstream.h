@@ -133,7 +133,7 @@
 #include <kore/http.h>
 #include <kore/curl.h>
 
-#include "svc.h"
+#include "request.h"
 
 struct svc_error;
 struct json_value;
@@ -245,7 +245,7 @@ void		upstream_parent_init(void);
 void		upstream_worker_init(void);
 
 /*
- * Adds a target to the worker's readiness checks (svc.h): its /readyz
+ * Adds a target to the worker's readiness checks (health.h): its /readyz
  * answers 200 within UPSTREAM_READY_MS (one attempt).  From the app's
  * worker_init, after upstream_worker_init(); the target must be
  * configured.  Mind cycles: a service whose readiness includes one that

@@ -20,8 +20,10 @@
 #include <kore/pgsql.h>
 
 #include "db.h"
+#include "health.h"
 #include "metrics.h"
-#include "svc.h"
+#include "request.h"
+#include "respond.h"
 #include "svc_error.h"
 #include "svc_log.h"
 

@@ -4,7 +4,7 @@
  * always get through; /metrics is rate-limited like any route.  None of
  * them needs credentials.
  *
- * /readyz answers from a per-worker state (svc.h): the dependency checks
+ * /readyz answers from a per-worker state (health.h): the dependency checks
  * run once per refresh, a refresh at most once per SVC_READY_TTL_MS and
  * only when a call finds the state older than that; calls during a
  * refresh wait for it, woken together when its last check ends.
@@ -16,8 +16,13 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include "health.h"
 #include "metrics.h"
-#include "svc.h"
+#include "pipeline.h"
+#include "request.h"
+#include "respond.h"
+#include "route.h"
+#include "svc_error.h"
 #include "svc_int.h"
 
 static const struct svc_route	r_healthz = {

@@ -10,6 +10,7 @@
 #include <kore/kore.h>
 
 #include "items.h"
+#include "respond.h"
 #include "svc_error.h"
 
 static void	items_quote(struct kore_buf *, const char *);

@@ -12,6 +12,7 @@
 
 #include "fmt.h"
 #include "path.h"
+#include "respond.h"
 #include "svc_error.h"
 
 int

@@ -17,9 +17,11 @@
 
 #include "fmt.h"
 #include "metrics.h"
-#include "svc.h"
-#include "svc_log.h"
+#include "request.h"
+#include "respond.h"
+#include "route.h"
 #include "svc_int.h"
+#include "svc_log.h"
 
 #define CT_JSON		"application/json; charset=utf-8"
 

@@ -30,8 +30,10 @@
 
 #include "auth.h"
 #include "fmt.h"
+#include "health.h"
 #include "json.h"
 #include "metrics.h"
+#include "request.h"
 #include "svc.h"
 #include "svc_error.h"
 #include "svc_log.h"

@@ -17,6 +17,7 @@
 static void	fuzz_http_setup(void);
 #define FUZZ_SETUP	fuzz_http_setup
 #include "fuzz.h"
+#include "respond.h"
 
 static struct kore_server	srv;
 static struct listener		lst;

@@ -9,10 +9,11 @@
 
 #include <kore/http.h>
 
+#include "fmt.h"
 #include "metrics.h"
+#include "respond.h"
 #include "svc_error.h"
 #include "svc_log.h"
-#include "fmt.h"
 
 static const struct {
 	enum svc_code	code;

@@ -28,7 +28,11 @@ static const struct svc_grant	unit_grants[] = {
 #include "fmt.h"
 #include "json.h"
 #include "metrics.h"
+#include "pipeline.h"
 #include "ratelimit.h"
+#include "request.h"
+#include "respond.h"
+#include "route.h"
 #include "svc_log.h"
 
 #define MAXHDR		8
