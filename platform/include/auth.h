@@ -2,8 +2,8 @@
  * auth.h - bearer credentials.  A service holds no secret it accepts: its
  * credentials file names each accepted token by its SHA-256 digest, a
  * presented token is hashed and its digest compared in constant time.
- * Secrets (the service's own identity token) are read once by the parent
- * and never logged.
+ * The service's own identity token (at most AUTH_SECRET_MAX - 1 bytes) is
+ * read once by the parent (secret.h) and never logged.
  *
  * Credentials file: one credential a line, "<name> <sha256 hex>", the
  * fields separated by blanks; empty lines and lines starting with '#' are
@@ -32,13 +32,6 @@ struct auth_creds {
 	struct auth_cred	cred[AUTH_CREDS_MAX];
 	size_t			n;
 };
-
-/*
- * Reads a secret file into out (outlen bytes), strips one trailing "\n"
- * or "\r\n".  Returns 1 on success, 0 on error (missing, unreadable,
- * empty, too long) with errstr set to a static reason.
- */
-int	auth_secret_read(const char *, char *, size_t, const char **);
 
 /*
  * Parses a credentials file's text (len bytes) into creds.  Returns 1 on

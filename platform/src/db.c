@@ -8,12 +8,9 @@
 
 #include <sys/types.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <kore/kore.h>
 #include <kore/http.h>
@@ -24,6 +21,7 @@
 #include "metrics.h"
 #include "request.h"
 #include "respond.h"
+#include "secret.h"
 #include "svc_error.h"
 #include "svc_log.h"
 
@@ -75,7 +73,6 @@ static void	db_count(const struct db_call *, const char *);
 static void	db_hold(struct db_call *, int);
 static void	db_queue(struct db_call *, int);
 static void	db_append(char *, size_t, const char *);
-static int	db_read_password(const char *, char *, size_t);
 static void	db_conninfo_append_quoted(char *, size_t, const char *);
 static void	db_ready_start(struct svc_ready_check *);
 static void	db_ready_wake(struct db_call *, void *);
@@ -95,7 +92,7 @@ static struct db_call		db_ready_call;
 void
 db_parent_init(void)
 {
-	const char	*info, *pwfile;
+	const char	*info, *pwfile, *errstr;
 	char		pw[DB_PASSWORD_MAX];
 
 	if ((info = getenv("DB_CONNINFO")) == NULL || *info == '\0')
@@ -105,8 +102,9 @@ db_parent_init(void)
 		fatalx("DB_CONNINFO too long");
 
 	if ((pwfile = getenv("DB_PASSWORD_FILE")) != NULL && *pwfile != '\0') {
-		if (!db_read_password(pwfile, pw, sizeof(pw)))
-			fatalx("cannot read DB_PASSWORD_FILE %s", pwfile);
+		/* The reason only, never the content. */
+		if (!secret_read(pwfile, pw, sizeof(pw), &errstr))
+			fatalx("DB_PASSWORD_FILE (%s): %s", pwfile, errstr);
 		db_conninfo_append_quoted(db_conninfo, sizeof(db_conninfo),
 		    pw);
 		explicit_bzero(pw, sizeof(pw));
@@ -529,26 +527,6 @@ db_queue(struct db_call *c, int queued)
 		return;
 	c->queued = queued;
 	metrics_gauge_add("db_queue_waiting", NULL, queued ? 1 : -1);
-}
-
-static int
-db_read_password(const char *path, char *out, size_t len)
-{
-	int		fd;
-	ssize_t		n;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return (0);
-	n = read(fd, out, len - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return (0);
-
-	out[n] = '\0';
-	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
-		out[--n] = '\0';
-
-	return (n > 0);
 }
 
 /* Appends " password='...'" with libpq's quoting rules. */

@@ -16,6 +16,7 @@
 #include "metrics.h"
 #include "ratelimit.h"
 #include "respond.h"
+#include "secret.h"
 #include "svc.h"
 #include "svc_int.h"
 #include "svc_log.h"
@@ -149,7 +150,7 @@ load_secret(const char *env, char *out, size_t len)
 		return;
 
 	/* The reason only, never the content. */
-	if (!auth_secret_read(path, out, len, &errstr))
+	if (!secret_read(path, out, len, &errstr))
 		fatal("%s (%s): %s", env, path, errstr);
 }
 

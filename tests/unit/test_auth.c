@@ -12,6 +12,7 @@
 
 #include "unit.h"
 #include "auth.h"
+#include "secret.h"
 
 static char	tmpl[64];
 
@@ -29,46 +30,46 @@ write_secret(const void *data, size_t len)
 	return (tmpl);
 }
 
-START_TEST(secret_read)
+START_TEST(secret_file)
 {
 	char		out[AUTH_SECRET_MAX];
 	const char	*errstr, *p;
 	char		big[AUTH_SECRET_MAX + 10];
 
 	p = write_secret("s3cr3t\n", 7);
-	ck_assert(auth_secret_read(p, out, sizeof(out), &errstr));
+	ck_assert(secret_read(p, out, sizeof(out), &errstr));
 	ck_assert_str_eq(out, "s3cr3t");
 	unlink(p);
 
 	p = write_secret("s3cr3t\r\n", 8);
-	ck_assert(auth_secret_read(p, out, sizeof(out), &errstr));
+	ck_assert(secret_read(p, out, sizeof(out), &errstr));
 	ck_assert_str_eq(out, "s3cr3t");
 	unlink(p);
 
 	p = write_secret("nonl", 4);
-	ck_assert(auth_secret_read(p, out, sizeof(out), &errstr));
+	ck_assert(secret_read(p, out, sizeof(out), &errstr));
 	ck_assert_str_eq(out, "nonl");
 	unlink(p);
 
 	p = write_secret("\n", 1);
-	ck_assert(!auth_secret_read(p, out, sizeof(out), &errstr));
+	ck_assert(!secret_read(p, out, sizeof(out), &errstr));
 	ck_assert_str_eq(errstr, "file is empty");
 	unlink(p);
 
 	p = write_secret("two\nlines\n", 10);
-	ck_assert(!auth_secret_read(p, out, sizeof(out), &errstr));
+	ck_assert(!secret_read(p, out, sizeof(out), &errstr));
 	unlink(p);
 
 	memset(big, 'a', sizeof(big));
 	p = write_secret(big, sizeof(big));
-	ck_assert(!auth_secret_read(p, out, sizeof(out), &errstr));
+	ck_assert(!secret_read(p, out, sizeof(out), &errstr));
 	ck_assert_str_eq(errstr, "secret too long");
 	unlink(p);
 
-	ck_assert(!auth_secret_read("/nonexistent/secret", out, sizeof(out),
+	ck_assert(!secret_read("/nonexistent/secret", out, sizeof(out),
 	    &errstr));
 	ck_assert_str_eq(errstr, "cannot open file");
-	ck_assert(!auth_secret_read(NULL, out, sizeof(out), &errstr));
+	ck_assert(!secret_read(NULL, out, sizeof(out), &errstr));
 }
 END_TEST
 
@@ -319,7 +320,7 @@ auth_suite(void)
 
 	s = suite_create("auth");
 	tc = tcase_create("auth");
-	tcase_add_test(tc, secret_read);
+	tcase_add_test(tc, secret_file);
 	tcase_add_test(tc, equal);
 	tcase_add_test(tc, constant_time);
 	tcase_add_test(tc, bearer);
