@@ -7,12 +7,14 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include <kore/kore.h>
 #include <kore/http.h>
 
 #include "auth.h"
+#include "env.h"
 #include "metrics.h"
 #include "ratelimit.h"
 #include "respond.h"
@@ -28,7 +30,6 @@ static char	svc_identity[AUTH_SECRET_MAX];
 /* The timer that writes a worker's pending request lines (svc_log.h). */
 static struct kore_timer	*log_timer;
 
-static u_int32_t	env_u32(const char *, u_int32_t);
 static void	load_secret(const char *, char *, size_t);
 static void	load_creds(void);
 static void	svc_log_loop(void);
@@ -53,9 +54,12 @@ kore_parent_configure(int argc, char **argv)
 		    "reused: OpenSSL allocated before tlsmem was installed");
 	}
 
-	rate = env_u32("RATE_LIMIT_RATE", svc_decl.default_rate);
-	burst = env_u32("RATE_LIMIT_BURST", svc_decl.default_burst);
-	slots = env_u32("RATE_LIMIT_SLOTS", RATELIMIT_SLOTS_DEFAULT);
+	rate = env_u32("RATE_LIMIT_RATE", svc_decl.default_rate, 0,
+	    UINT32_MAX);
+	burst = env_u32("RATE_LIMIT_BURST", svc_decl.default_burst, 0,
+	    UINT32_MAX);
+	slots = env_u32("RATE_LIMIT_SLOTS", RATELIMIT_SLOTS_DEFAULT, 0,
+	    UINT32_MAX);
 
 	if (svc_decl.auth != SVC_AUTH_NONE)
 		load_creds();
@@ -118,24 +122,6 @@ svc_log_due(void *arg, u_int64_t now)
 
 	log_timer = NULL;		/* Kore frees the oneshot timer */
 	svc_log_flush();
-}
-
-static u_int32_t
-env_u32(const char *name, u_int32_t def)
-{
-	const char	*v;
-	char		*ep;
-	unsigned long	ul;
-
-	if ((v = getenv(name)) == NULL || *v == '\0')
-		return (def);
-
-	errno = 0;
-	ul = strtoul(v, &ep, 10);
-	if (errno != 0 || *ep != '\0' || ul > 0xffffffffUL || *v == '-')
-		fatal("%s: not a number: '%s'", name, v);
-
-	return ((u_int32_t)ul);
 }
 
 /* An optional secret file named by env; unreadable is fatal. */

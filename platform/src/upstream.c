@@ -29,6 +29,7 @@
 #include <kore/curl.h>
 
 #include "auth.h"
+#include "env.h"
 #include "fmt.h"
 #include "health.h"
 #include "json.h"
@@ -92,9 +93,7 @@ void
 upstream_parent_init(void)
 {
 	const char	*v;
-	char		*ep;
 	size_t		len;
-	unsigned long	ul;
 	int		t;
 
 	for (ntargets = 0; svc_decl.calls[ntargets] != NULL; ntargets++) {
@@ -136,15 +135,9 @@ upstream_parent_init(void)
 		fatalx("IDENTITY_TOKEN_FILE is not set (needed for the calls "
 		    "to other services)");
 
-	if ((v = getenv("UPSTREAM_DEADLINE_MS")) != NULL && *v != '\0') {
-		errno = 0;
-		ul = strtoul(v, &ep, 10);
-		/* Never past the contract's 3 s, never uselessly short. */
-		if (errno != 0 || *ep != '\0' || *v == '-' || ul < 100 ||
-		    ul > 2900)
-			fatalx("UPSTREAM_DEADLINE_MS: 100..2900, not '%s'", v);
-		deadline_ms = (u_int32_t)ul;
-	}
+	/* Never past the contract's 3 s, never uselessly short. */
+	deadline_ms = env_u32("UPSTREAM_DEADLINE_MS", UPSTREAM_DEADLINE_MS,
+	    100, 2900);
 }
 
 void
