@@ -20,9 +20,6 @@
 
 #include <stddef.h>
 
-struct db_call;
-struct http_request;
-struct kore_buf;
 struct upstream_call;
 struct upstream_req;
 
@@ -51,12 +48,5 @@ char	*supply_result(const struct upstream_call *);
 
 /* A short reason for a non-final answer, for outbox.last_error. */
 void	supply_failure(const struct upstream_call *, char *, size_t);
-
-/*
- * Renders the order at row 0 of call (its columns start at off, see
- * queries.h) into buf; live: the shipment's live status or NULL.
- */
-void	order_render(struct kore_buf *, const struct db_call *, int,
-	    const char *);
 
 #endif

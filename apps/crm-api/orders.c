@@ -47,6 +47,7 @@
 #define KEY_MAX			128
 #define HOLD_MARGIN_MS		1000	/* outbox waits deadline + this */
 #define LIVE_BUDGET_MS		800	/* GET: the live shipment status */
+#define LIVE_MAX		64
 
 #define PHASE_PREPARE		0
 #define PHASE_CREATE		1
@@ -55,6 +56,20 @@
 #define PHASE_ANSWERED		4
 #define PHASE_GET		5
 #define PHASE_LIVE		6
+
+/*
+ * An order as crm.order_row() answers it (queries.h), copied out of the
+ * result: the JSON object SQL builds without "shipment", and the
+ * shipment's columns (NULL where SQL has NULL).
+ */
+struct crm_order {
+	char			*body;
+	char			supply_id[FMT_UUID_LEN + 1];	/* "" none */
+	char			*ship_id;
+	char			*ship_carrier;
+	char			*ship_eta;
+	char			*ship_status;
+};
 
 struct ord_state {
 	struct db_call		call;		/* create / get */
@@ -74,7 +89,7 @@ struct ord_state {
 	char			*country;
 	char			*forward;
 	char			*result;
-	char			*live;
+	struct crm_order	order;		/* GET */
 	const char		*params[12];
 };
 
@@ -85,8 +100,13 @@ static int	order_settle(struct http_request *, struct ord_state *);
 static int	order_pending(struct http_request *, struct ord_state *);
 static int	order_read(struct http_request *, struct ord_state *);
 static int	order_live(struct http_request *, struct ord_state *);
-static void	order_respond(struct http_request *, const struct db_call *,
-		    int, int, const char *);
+static void	order_answer(struct http_request *, const struct db_call *,
+		    int, int);
+static void	order_load(struct crm_order *, const struct db_call *, int);
+static char	*order_column(const struct db_call *, int);
+static void	order_free(struct crm_order *);
+static void	crm_order_respond(struct http_request *,
+		    const struct crm_order *, int, const char *);
 static char	*body_text(struct http_request *);
 static void	ord_cleanup(void *);
 
@@ -210,7 +230,7 @@ order_created(struct http_request *req, struct ord_state *st)
 			code = 202;
 		else
 			code = 201;
-		order_respond(req, &st->call, 1, code, NULL);
+		order_answer(req, &st->call, 1, code);
 		return (KORE_RESULT_OK);
 	}
 	if (strcmp(outcome, "created")) {
@@ -267,7 +287,7 @@ order_settle(struct http_request *req, struct ord_state *st)
 		return (KORE_RESULT_RETRY);
 	if (r == DB_OK && db_ntuples(&st->call2) == 1 &&
 	    !strcmp(db_value(&st->call2, 0, 0), "settled")) {
-		order_respond(req, &st->call2, 1, 201, NULL);
+		order_answer(req, &st->call2, 1, 201);
 		return (KORE_RESULT_OK);
 	}
 
@@ -300,7 +320,7 @@ order_pending(struct http_request *req, struct ord_state *st)
 		db_done(&st->call2);
 	}
 
-	order_respond(req, &st->call, 1, 202, NULL);
+	order_answer(req, &st->call, 1, 202);
 	return (KORE_RESULT_OK);
 }
 
@@ -315,10 +335,11 @@ order_read(struct http_request *req, struct ord_state *st)
 		svc_fail(req, SVC_NOT_FOUND, "no order %s", st->id);
 		return (KORE_RESULT_OK);
 	}
+	order_load(&st->order, &st->call, 0);
+	db_done(&st->call);
 
-	if (db_isnull(&st->call, 0, ORDER_SUPPLY_ID) ||
-	    db_isnull(&st->call, 0, ORDER_SHIP_ID)) {
-		order_respond(req, &st->call, 0, 200, NULL);
+	if (st->order.supply_id[0] == '\0' || st->order.ship_id == NULL) {
+		crm_order_respond(req, &st->order, 200, NULL);
 		return (KORE_RESULT_OK);
 	}
 
@@ -330,96 +351,112 @@ order_read(struct http_request *req, struct ord_state *st)
 static int
 order_live(struct http_request *req, struct ord_state *st)
 {
-	struct upstream_req	ureq;
-	struct svc_error	err;
-	struct json_value	*doc;
-	const struct json_value	*ship;
-	const char		*s;
 	char			path[64];
+	char			live[LIVE_MAX];
 	int			r;
 
 	(void)snprintf(path, sizeof(path), "/supply-orders/%s",
-	    db_value(&st->call, 0, ORDER_SUPPLY_ID));
-	memset(&ureq, 0, sizeof(ureq));
-	ureq.target = UPSTREAM_ORDER_SERVICE;
-	ureq.method = HTTP_METHOD_GET;
-	ureq.path = path;
-	ureq.flags = UPSTREAM_RETRYABLE;
-	ureq.budget_ms = LIVE_BUDGET_MS;
-
-	svc_error_init(&err);
-	r = upstream_exec(req, &st->up, &ureq, &err);
+	    st->order.supply_id);
+	r = upstream_get_string(req, &st->up, UPSTREAM_ORDER_SERVICE, path,
+	    LIVE_BUDGET_MS, "shipment.status", live, sizeof(live));
 	if (r == UPSTREAM_PENDING)
 		return (KORE_RESULT_RETRY);
-
-	if (r == UPSTREAM_DONE && upstream_status(&st->up) == 200 &&
-	    (doc = upstream_json(&st->up, &err)) != NULL) {
-		ship = json_get_object(doc, "shipment");
-		if (ship != NULL &&
-		    (s = json_get_string(ship, "status")) != NULL)
-			st->live = kore_strdup(s);
-		json_free(doc);
-	} else {
+	if (r == UPSTREAM_FAILED) {
 		svc_log(SVC_LOG_WARN, svc_request_id(req), "order %s: no live "
 		    "shipment status (order-service status %d); showing the "
 		    "stored one", st->id, upstream_status(&st->up));
 	}
 	upstream_done(&st->up);
 
-	order_respond(req, &st->call, 0, 200, st->live);
+	crm_order_respond(req, &st->order, 200,
+	    r == UPSTREAM_DONE ? live : NULL);
 	return (KORE_RESULT_OK);
 }
 
+/* The order at row 0 of call (its columns from off) as the answer. */
 static void
-order_respond(struct http_request *req, const struct db_call *call, int off,
-    int status, const char *live)
+order_answer(struct http_request *req, const struct db_call *call, int off,
+    int status)
 {
-	struct kore_buf		buf;
+	struct crm_order	o;
 
-	kore_buf_init(&buf, 1024);
-	order_render(&buf, call, off, live);
-	svc_respond_json(req, status, &buf);
-	kore_buf_cleanup(&buf);
+	order_load(&o, call, off);
+	crm_order_respond(req, &o, status, NULL);
+	order_free(&o);
+}
+
+static void
+order_load(struct crm_order *o, const struct db_call *call, int off)
+{
+	memset(o, 0, sizeof(*o));
+	o->body = order_column(call, off + ORDER_BODY);
+	if (!db_isnull(call, 0, off + ORDER_SUPPLY_ID)) {
+		(void)kore_strlcpy(o->supply_id,
+		    db_value(call, 0, off + ORDER_SUPPLY_ID),
+		    sizeof(o->supply_id));
+	}
+	o->ship_id = order_column(call, off + ORDER_SHIP_ID);
+	o->ship_carrier = order_column(call, off + ORDER_SHIP_CARRIER);
+	o->ship_eta = order_column(call, off + ORDER_SHIP_ETA);
+	o->ship_status = order_column(call, off + ORDER_SHIP_STATUS);
+
+	if (o->body == NULL || strlen(o->body) < 2 ||
+	    o->body[strlen(o->body) - 1] != '}')
+		fatal("order_load: the body is not an object");
+}
+
+/* A copy of row 0's column, NULL for SQL NULL. */
+static char *
+order_column(const struct db_call *call, int col)
+{
+	if (db_isnull(call, 0, col))
+		return (NULL);
+	return (kore_strdup(db_value(call, 0, col)));
+}
+
+static void
+order_free(struct crm_order *o)
+{
+	kore_free(o->body);
+	kore_free(o->ship_id);
+	kore_free(o->ship_carrier);
+	kore_free(o->ship_eta);
+	kore_free(o->ship_status);
+	memset(o, 0, sizeof(*o));
 }
 
 /*
- * The order's JSON comes from SQL without "shipment", which is added here
- * (its status being the live one when known).
+ * Answers the order: SQL's object with "shipment" added, its status the
+ * live one when known (live, may be NULL), else the stored one.
  */
-void
-order_render(struct kore_buf *buf, const struct db_call *call, int off,
-    const char *live)
+static void
+crm_order_respond(struct http_request *req, const struct crm_order *o,
+    int status, const char *live)
 {
+	struct kore_buf		buf;
 	struct json_writer	w;
-	const char		*body, *status;
-	size_t			len;
+	const char		*ship_status;
 
-	body = db_value(call, 0, off + ORDER_BODY);
-	len = strlen(body);
-	if (len < 2 || body[len - 1] != '}')
-		fatal("order_render: not an object");
-
-	kore_buf_append(buf, body, len - 1);
-	if (!db_isnull(call, 0, off + ORDER_SHIP_ID)) {
-		kore_buf_appendf(buf, ",\"shipment\":");
-		jw_init(&w, buf);
+	kore_buf_init(&buf, 1024);
+	kore_buf_append(&buf, o->body, strlen(o->body) - 1);
+	if (o->ship_id != NULL) {
+		kore_buf_appendf(&buf, ",\"shipment\":");
+		jw_init(&w, &buf);
 		jw_object_open(&w, NULL);
-		jw_string(&w, "id", db_value(call, 0, off + ORDER_SHIP_ID));
-		if (!db_isnull(call, 0, off + ORDER_SHIP_CARRIER))
-			jw_string(&w, "carrier",
-			    db_value(call, 0, off + ORDER_SHIP_CARRIER));
-		if (!db_isnull(call, 0, off + ORDER_SHIP_ETA))
-			jw_string(&w, "eta",
-			    db_value(call, 0, off + ORDER_SHIP_ETA));
-		status = live;
-		if (status == NULL &&
-		    !db_isnull(call, 0, off + ORDER_SHIP_STATUS))
-			status = db_value(call, 0, off + ORDER_SHIP_STATUS);
-		if (status != NULL)
-			jw_string(&w, "status", status);
+		jw_string(&w, "id", o->ship_id);
+		if (o->ship_carrier != NULL)
+			jw_string(&w, "carrier", o->ship_carrier);
+		if (o->ship_eta != NULL)
+			jw_string(&w, "eta", o->ship_eta);
+		ship_status = live != NULL ? live : o->ship_status;
+		if (ship_status != NULL)
+			jw_string(&w, "status", ship_status);
 		jw_object_close(&w);
 	}
-	kore_buf_append(buf, "}", 1);
+	kore_buf_append(&buf, "}", 1);
+
+	svc_respond_json(req, status, &buf);
+	kore_buf_cleanup(&buf);
 }
 
 static int
@@ -528,5 +565,5 @@ ord_cleanup(void *arg)
 	kore_free(st->country);
 	kore_free(st->forward);
 	kore_free(st->result);
-	kore_free(st->live);
+	order_free(&st->order);
 }

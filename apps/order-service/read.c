@@ -20,7 +20,6 @@
 #include "db.h"
 #include "fmt.h"
 #include "handlers.h"
-#include "json.h"
 #include "order.h"
 #include "path.h"
 #include "pipeline.h"
@@ -96,38 +95,19 @@ order_get(struct http_request *req)
 static int
 read_live(struct http_request *req, struct read_state *st)
 {
-	struct upstream_req	ureq;
-	struct svc_error	err;
-	struct json_value	*doc;
-	const char		*status;
 	char			path[64];
 	char			live[ORDER_TEXT_MAX];
 	int			r;
 
-	memset(&ureq, 0, sizeof(ureq));
-	ureq.target = UPSTREAM_LOGISTICS_SERVICE;
-	ureq.method = HTTP_METHOD_GET;
 	(void)snprintf(path, sizeof(path), "/shipments/%s",
 	    st->o.shipment_id);
-	ureq.path = path;
-	ureq.flags = UPSTREAM_RETRYABLE;
-	ureq.budget_ms = LIVE_BUDGET_MS;
-
-	svc_error_init(&err);
-	r = upstream_exec(req, &st->up, &ureq, &err);
+	r = upstream_get_string(req, &st->up, UPSTREAM_LOGISTICS_SERVICE, path,
+	    LIVE_BUDGET_MS, "status", live, sizeof(live));
 	if (r == UPSTREAM_PENDING)
 		return (KORE_RESULT_RETRY);
-
-	live[0] = '\0';
-	if (r == UPSTREAM_DONE && upstream_status(&st->up) == 200 &&
-	    (doc = upstream_json(&st->up, &err)) != NULL) {
-		if ((status = json_get_string(doc, "status")) != NULL)
-			(void)kore_strlcpy(live, status, sizeof(live));
-		json_free(doc);
-	}
 	upstream_done(&st->up);
 
-	order_respond(req, &st->o, 200, live[0] != '\0' ? live : NULL);
+	order_respond(req, &st->o, 200, r == UPSTREAM_DONE ? live : NULL);
 	return (KORE_RESULT_OK);
 }
 

@@ -281,6 +281,21 @@ void		upstream_body(const struct upstream_call *,
 struct json_value	*upstream_json(const struct upstream_call *,
 			    struct svc_error *);
 
+/*
+ * Mode 1, one string out of another service's answer: GET path at target
+ * (retried: a GET changes nothing) within budget_ms and, when it answers
+ * 200 with a JSON object, copies the string at member ("status", or
+ * "shipment.status" inside a member object) into out (len bytes).
+ * Returns UPSTREAM_PENDING (return KORE_RESULT_RETRY); UPSTREAM_DONE with
+ * the string in out; UPSTREAM_FAILED with out "": no answer in time,
+ * another status, no such string, or one longer than out.  Then, as with
+ * upstream_exec(), upstream_status() tells the last status seen and
+ * upstream_done() ends the call.
+ */
+int		upstream_get_string(struct http_request *,
+		    struct upstream_call *, int,
+		    const char *, u_int32_t, const char *, char *, size_t);
+
 /* A response header of the answer, NULL if absent. */
 const char	*upstream_header(struct upstream_call *, const char *);
 
