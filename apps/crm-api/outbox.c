@@ -87,9 +87,20 @@ static int			purging;
 static char			purge_ttl[16];
 static const char		*purge_params[1];
 
+static const struct metrics_help	outbox_metrics[] = {
+	{ "outbox_sends_total", "Orders sent to order-service by the outbox "
+	    "dispatcher (entries claimed)." },
+	{ "outbox_settled_total", "Orders the outbox dispatcher stored a "
+	    "final answer for." },
+	{ "outbox_retries_total", "Outbox sends without a final answer, "
+	    "to be tried again later." },
+	{ NULL, NULL }
+};
+
 void
 outbox_worker_init(void)
 {
+	metrics_describe(outbox_metrics);
 	(void)snprintf(claim_lease, sizeof(claim_lease), "%u",
 	    OUTBOX_LEASE_MS);
 	(void)snprintf(purge_ttl, sizeof(purge_ttl), "%u",

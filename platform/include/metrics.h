@@ -11,6 +11,9 @@
  * platform/src/shm.c).  When the table is full new series are dropped (and
  * counted in metrics_dropped_series_total).  Never allocates.
  *
+ * Every metric has a one-line # HELP text, given by the part of the code
+ * that updates it (metrics_describe()).
+ *
  * Gauges: metrics_gauge_add() is shared (e.g. +1/-1 for in-use counts);
  * metrics_gauge_set() sets this process's own share, the rendered value
  * being the sum over processes (so "db_pool_connections_in_use" set by
@@ -31,12 +34,29 @@ struct kore_buf;
 #define METRICS_LABELS_MAX	192
 #define METRICS_PROCS_MAX	64	/* gauge_set shares */
 #define METRICS_BUCKETS		10	/* plus +Inf */
+#define METRICS_HELP_TABLES	8	/* metrics_describe() calls */
 
 /* Duration histogram bucket bounds in seconds. */
 extern const double	metrics_buckets[METRICS_BUCKETS];
 
 int	metrics_init(void);
 void	metrics_cleanup(void);
+
+/*
+ * The # HELP texts of the metrics a part of the code updates: a table
+ * ending with { NULL, NULL }, static (it is not copied).  Per process: the
+ * parent's tables are inherited by the workers it forks.  The request
+ * metrics and metrics_dropped_series_total are described here already.
+ */
+struct metrics_help {
+	const char	*name;
+	const char	*help;
+};
+
+void	metrics_describe(const struct metrics_help *);
+
+/* The # HELP text of a metric; its name when none was described. */
+const char	*metrics_help_text(const char *);
 
 /* Index of this process for gauge_set shares (worker id). */
 void	metrics_set_proc(u_int32_t);

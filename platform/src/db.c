@@ -85,6 +85,16 @@ static const struct db_stmt	q_ready = { "ready", "SELECT 1", 0 };
 static struct svc_ready_check	db_ready = { "database", db_ready_start, 0, 0 };
 static struct db_call		db_ready_call;
 
+static const struct metrics_help	db_metrics[] = {
+	{ "db_queries_total", "Database statements run, by statement and "
+	    "outcome." },
+	{ "db_pool_connections_in_use", "PostgreSQL connections lent out "
+	    "to statements now." },
+	{ "db_queue_waiting", "Statements waiting for a free PostgreSQL "
+	    "connection." },
+	{ NULL, NULL }
+};
+
 /*
  * Runs in the parent, before the workers chroot: the password file is not
  * reachable afterwards.
@@ -94,6 +104,8 @@ db_parent_init(void)
 {
 	const char	*info, *pwfile, *errstr;
 	char		pw[DB_PASSWORD_MAX];
+
+	metrics_describe(db_metrics);
 
 	if ((info = getenv("DB_CONNINFO")) == NULL || *info == '\0')
 		fatalx("DB_CONNINFO is not set");

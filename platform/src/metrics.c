@@ -46,27 +46,24 @@ const double	metrics_buckets[METRICS_BUCKETS] = {
 	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5
 };
 
-static const struct {
-	const char	*name;
-	const char	*help;
-} m_help[] = {
+/* The metrics this file and the request pipeline update. */
+static const struct metrics_help	m_help[] = {
 	{ "http_requests_total", "HTTP requests answered, by route, "
 	    "method and status." },
 	{ "http_request_duration_seconds", "Time from the start of a "
-	    "request to its answer." },
+	    "request to its answer, by route." },
 	{ "http_requests_in_flight", "Requests being processed now." },
-	{ "rate_limit_rejections_total", "Requests refused with 429." },
-	{ "db_pool_connections_in_use", "PostgreSQL connections in use." },
-	{ "db_queue_waiting", "Requests waiting for a PostgreSQL "
-	    "connection." },
-	{ "db_errors_total", "PostgreSQL errors by kind." },
-	{ "upstream_requests_total", "Calls to downstream services by "
-	    "target and outcome." },
-	{ "upstream_retries_total", "Retried downstream calls by target." },
+	{ "rate_limit_rejections_total", "Requests refused with 429 by the "
+	    "per-address rate limit." },
 	{ "metrics_dropped_series_total", "Series not recorded because the "
 	    "metrics table is full." },
 	{ NULL, NULL }
 };
+
+static const struct metrics_help	*m_helps[METRICS_HELP_TABLES] = {
+	m_help
+};
+static size_t				m_nhelps = 1;
 
 static struct m_table	*mt;
 static u_int32_t	m_proc;
@@ -448,19 +445,36 @@ m_cmp(const void *a, const void *b)
 	return (strcmp(sa->labels, sb->labels));
 }
 
-static const char *
-m_help_text(const char *name)
+void
+metrics_describe(const struct metrics_help *table)
 {
 	size_t		i;
 
-	for (i = 0; m_help[i].name != NULL; i++) {
-		if (strcmp(m_help[i].name, name) == 0)
-			return (m_help[i].help);
+	for (i = 0; i < m_nhelps; i++) {
+		if (m_helps[i] == table)
+			return;
+	}
+	if (m_nhelps == METRICS_HELP_TABLES)
+		fatal("metrics_describe: more than %d tables",
+		    METRICS_HELP_TABLES);
+	m_helps[m_nhelps++] = table;
+}
+
+const char *
+metrics_help_text(const char *name)
+{
+	const struct metrics_help	*h;
+	size_t				i;
+
+	for (i = 0; i < m_nhelps; i++) {
+		for (h = m_helps[i]; h->name != NULL; h++) {
+			if (strcmp(h->name, name) == 0)
+				return (h->help);
+		}
 	}
 
 	return (name);
 }
-
 static void
 m_render_histogram(struct kore_buf *buf, const struct m_series *s)
 {
@@ -538,7 +552,7 @@ metrics_render(struct kore_buf *buf)
 				break;
 			}
 			kore_buf_appendf(buf, "# HELP %s %s\n# TYPE %s %s\n",
-			    s->name, m_help_text(s->name), s->name, type);
+			    s->name, metrics_help_text(s->name), s->name, type);
 			prev = s->name;
 		}
 
@@ -557,5 +571,5 @@ metrics_render(struct kore_buf *buf)
 	kore_buf_appendf(buf, "# HELP metrics_dropped_series_total %s\n"
 	    "# TYPE metrics_dropped_series_total counter\n"
 	    "metrics_dropped_series_total %" PRIu64 "\n",
-	    m_help_text("metrics_dropped_series_total"), dropped);
+	    metrics_help_text("metrics_dropped_series_total"), dropped);
 }

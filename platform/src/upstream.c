@@ -140,9 +140,25 @@ upstream_parent_init(void)
 	    100, 2900);
 }
 
+static const struct metrics_help	upstream_metrics[] = {
+	{ "upstream_requests_total", "Attempts of calls to other services, "
+	    "by target and outcome." },
+	{ "upstream_retries_total", "Attempts after the first of calls to "
+	    "other services, by target." },
+	{ "upstream_failures_total", "Calls to other services that got no "
+	    "usable answer within their attempts and budget, by target." },
+	{ "upstream_duration_seconds", "Time of one attempt of a call to "
+	    "another service, by target." },
+	{ "upstream_in_flight", "Calls to other services not yet finished, "
+	    "by target." },
+	{ NULL, NULL }
+};
+
 void
 upstream_worker_init(void)
 {
+	metrics_describe(upstream_metrics);
+
 	/* One worker, one thread: the share needs no lock callbacks. */
 	if ((share = curl_share_init()) == NULL)
 		fatalx("curl_share_init failed");

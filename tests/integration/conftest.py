@@ -241,3 +241,19 @@ def port_open(port):
     with socket.socket() as s:
         s.settimeout(1)
         return s.connect_ex(("127.0.0.1", int(port))) == 0
+
+
+def metrics_help(client):
+    """{family: its # HELP text} of a service's /metrics; every family
+    that has a # TYPE line is in it, with "" when it has no # HELP."""
+    status, _, data = client.raw("GET", "/metrics")
+    assert status == 200
+    helps, families = {}, set()
+    for line in data.decode().splitlines():
+        if line.startswith("# HELP "):
+            name, _, text = line[len("# HELP "):].partition(" ")
+            helps[name] = text.strip()
+        elif line.startswith("# TYPE "):
+            families.add(line.split()[2])
+    return {name: helps.get(name, "") for name in families}
+

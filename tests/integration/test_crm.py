@@ -8,8 +8,9 @@ import uuid
 
 import pytest
 
-from conftest import (assert_error, new_product, psql, service_client,
-                      stack, start_service, stop_service, wait_for)
+from conftest import (assert_error, metrics_help, new_product, psql,
+                      service_client, stack, start_service, stop_service,
+                      wait_for)
 
 TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
@@ -465,6 +466,19 @@ def test_probes_and_metrics(crm):
     assert status == 200
     assert "upstream_requests_total" in body.decode() or \
         "db_queries_total" in body.decode()
+
+
+def test_every_metric_has_its_help(crm, orders, inventory, logistics):
+    """Every metric of every service says what it counts: a # HELP text
+    that is not empty and not just its name.  Here, after the order flows
+    and outages above, most metrics of each service have been counted."""
+    for name, svc in (("crm-api", crm), ("order-service", orders),
+                      ("inventory-service", inventory),
+                      ("logistics-service", logistics)):
+        helps = metrics_help(svc)
+        assert "http_requests_total" in helps, (name, helps)
+        bad = {m: h for m, h in helps.items() if not h or h == m}
+        assert not bad, (name, bad)
 
 
 def test_live_shipment_status_falls_back_to_stored(crm, inventory):

@@ -65,6 +65,74 @@ START_TEST(render_format)
 }
 END_TEST
 
+/*
+ * The names of the HELP lines of out whose text is empty or the metric's
+ * own name, space-separated into bad; the number of HELP lines.
+ */
+static size_t
+help_lines(const char *out, char *bad, size_t len)
+{
+	const char	*p, *name, *text, *eol;
+	size_t		n, off, namelen, textlen;
+
+	bad[0] = '\0';
+	n = off = 0;
+	for (p = out; (p = strstr(p, "# HELP ")) != NULL; p = eol) {
+		n++;
+		name = p + 7;
+		eol = strchr(name, '\n');
+		ck_assert_ptr_nonnull(eol);
+		namelen = strcspn(name, " \n");
+		text = name + namelen + (name[namelen] == ' ');
+		textlen = (size_t)(eol - text);
+		if (textlen == 0 || (textlen == namelen &&
+		    strncmp(text, name, namelen) == 0)) {
+			off += (size_t)snprintf(bad + off, len - off, "%.*s ",
+			    (int)namelen, name);
+			ck_assert_uint_lt(off, len);
+		}
+	}
+
+	return (n);
+}
+
+START_TEST(help_texts)
+{
+	static const struct metrics_help	described[] = {
+		{ "unit_things_total", "Things the unit test counted." },
+		{ NULL, NULL }
+	};
+	struct kore_buf		b;
+	char			bad[256];
+
+	ck_assert(metrics_init());
+	kore_buf_init(&b, 4096);
+
+	/* Every metric of the platform's own, one of a described table. */
+	metrics_request_begin();
+	metrics_request_end("/x", "GET", 200, 0.001);
+	metrics_request_leave();
+	metrics_describe(described);
+	metrics_describe(described);
+	metrics_counter_add("unit_things_total", NULL, 1);
+
+	render(&b);
+	ck_assert_uint_eq(help_lines(unit_cstr(&b), bad, sizeof(bad)), 6);
+	ck_assert_msg(bad[0] == '\0', "no real HELP for: %s", bad);
+	ck_assert_str_eq(metrics_help_text("unit_things_total"),
+	    "Things the unit test counted.");
+
+	/* An undescribed metric shows its name, which the check catches. */
+	metrics_counter_add("unit_undescribed_total", NULL, 1);
+	render(&b);
+	ck_assert_uint_eq(help_lines(unit_cstr(&b), bad, sizeof(bad)), 7);
+	ck_assert_str_eq(bad, "unit_undescribed_total ");
+
+	kore_buf_cleanup(&b);
+	metrics_cleanup();
+}
+END_TEST
+
 START_TEST(histogram)
 {
 	struct kore_buf		b;
@@ -261,6 +329,7 @@ metrics_suite(void)
 	s = suite_create("metrics");
 	tc = tcase_create("metrics");
 	tcase_add_test(tc, render_format);
+	tcase_add_test(tc, help_texts);
 	tcase_add_test(tc, histogram);
 	tcase_add_test(tc, request_cache);
 	tcase_add_test(tc, summed_over_processes);
