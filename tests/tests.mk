@@ -1,13 +1,17 @@
 # tests/tests.mk - `make test` runs everything: the Kore patch series'
-# check (tests/kore-series), unit (Check, glibc with ASan and UBSan), the
-# fuzz targets for a short fixed time (tests/fuzz: libFuzzer, clang, ASan
-# and UBSan), integration (real PostgreSQL, real TLS, static services),
-# images (tests/images: build, registry, containers), the Kubernetes
-# manifests (tests/kubernetes: schemas, Pod Security Standards, kube play)
-# and a smoke run of the benchmark (tests/bench: `make bench` itself is not
-# part of it). It
-# installs what it needs first, so it works on a fresh machine too.
+# check (tests/kore-series), the sysroot's own check (tests/deps), unit
+# (Check, glibc with ASan and UBSan), the fuzz targets for a short fixed
+# time (tests/fuzz: libFuzzer, clang, ASan and UBSan), integration
+# (tests/kore-smoke, tests/stack, then real PostgreSQL, real TLS, static
+# services), images (tests/images: build, registry, containers), the
+# Kubernetes manifests (tests/kubernetes: schemas, Pod Security Standards,
+# kube play) and a smoke run of the benchmark (tests/bench: `make bench`
+# itself is not part of it). It installs what it needs first, so it works
+# on a fresh machine too.
+include tests/deps/deps-selftest.mk
 include tests/unit/unit.mk
+include tests/kore-smoke/kore-smoke.mk
+include tests/stack/stack.mk
 include tests/integration/integration.mk
 include tests/images/images.mk
 include tests/bench/bench.mk
@@ -21,6 +25,7 @@ packages:
 
 test: packages
 	$(MAKE) kore-series
+	$(MAKE) deps-selftest
 	$(MAKE) unit
 	$(MAKE) fuzz-smoke
 	$(MAKE) integration

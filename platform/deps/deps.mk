@@ -31,14 +31,8 @@ MUSL_CFLAGS	:= -isystem $(SYSROOT)/include
 MUSL_LDFLAGS	:= -static -L$(SYSROOT)/lib
 DEPS_LIBS	:= -lcurl -lpq -lpgcommon -lpgport -lssl -lcrypto -lyajl -lllhttp
 
-.PHONY: deps deps-selftest
+.PHONY: deps
 deps: $(SYSROOT)/.done
 
 $(SYSROOT)/.done:
 	$(DEPS_DIR)/build-deps.sh '$(SYSROOT)' '$(DLDIR)'
-
-# Proves the sysroot links: a static binary using all four libraries.
-deps-selftest: deps
-	MUSL_CC='$(MUSL_CC)' MUSL_CFLAGS='$(MUSL_CFLAGS)' \
-	    MUSL_LDFLAGS='$(MUSL_LDFLAGS)' DEPS_LIBS='$(DEPS_LIBS)' \
-	    $(DEPS_DIR)/selftest.sh '$(BUILD)/deps-selftest'

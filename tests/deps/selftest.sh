@@ -3,7 +3,8 @@
 # program against all four libraries (and the kernel/queue headers Kore
 # needs) with our strict warning flags, link it fully static with musl,
 # run it, and check the executable is static with no program interpreter.
-# Env (set by `make deps-selftest`): MUSL_CC MUSL_CFLAGS MUSL_LDFLAGS DEPS_LIBS.
+# Env (set by `make deps-selftest`, tests/deps/deps-selftest.mk): MUSL_CC
+# MUSL_CFLAGS MUSL_LDFLAGS DEPS_LIBS.
 set -eu
 
 out=${1:?usage: selftest.sh OUTDIR}

@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # selftest.sh RUNDIR
 #
-# End-to-end check of this directory's pieces against a real cluster:
-# pki (twice) -> postgres start (twice) -> migrate (twice; the second is a
-# no-op; an edited applied migration is refused) -> privileges of
-# inventory_service over TLS verify-full -> no plain TCP -> crash (kill)
-# and recovery -> stop. Exits non-zero on the first failure.
+# End-to-end check of platform/stack's pieces against a real cluster:
+# pki (twice) -> postgres start (twice) -> migrate (a stack as it was before
+# the newest migration, then brought up to date; again: a no-op; an edited
+# applied migration is refused) -> privileges of inventory_service over TLS
+# verify-full, its stock rules -> no plain TCP -> crash (kill) and recovery
+# -> stop. Exits non-zero when a check failed (`make stack-selftest`, part
+# of `make integration`).
 # Uses PG_PORT=${SELFTEST_PG_PORT:-55433} so it never disturbs a running stack.
 # Use a throw-away RUNDIR: it gets its own CA, secrets and cluster, and the
 # cluster is deleted at the end (postgres.sh destroy).
 
 # ok() always succeeds, so "A && ok || bad" is a safe if-then-else here.
 # shellcheck disable=SC2015
-# shellcheck source=SCRIPTDIR/lib.sh
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=SCRIPTDIR/../../platform/stack/lib.sh
+. "$(dirname "$0")/../../platform/stack/lib.sh"
 
 R=$(rundir "${1:-}")
 export PG_PORT=${SELFTEST_PG_PORT:-55433}
@@ -77,7 +79,17 @@ done
 "$S/postgres.sh" "$R" status && ok "postgres up, start is idempotent" || bad "postgres not up"
 
 # --- migrations --------------------------------------------------------------
-"$S/migrate.sh" "$R"
+# A stack migrated before the newest migration existed is brought up to date
+# by applying that one alone.
+oldsql=$(mktemp -d)
+cp -r "$REPO_DIR/sql/." "$oldsql/"
+newest=$(find "$oldsql/migrations" -name '*.sql' | sort | tail -n 1)
+rm "$newest"
+CRM_SQL_DIR=$oldsql "$S/migrate.sh" "$R"
+rm -rf "$oldsql"
+out=$("$S/migrate.sh" "$R" 2>&1)
+grep -q "applying ${newest##*/}" <<<"$out" && grep -q '1 migration(s) applied' <<<"$out" &&
+    ok "an older stack gets the newest migration alone" || bad "upgrade: $out"
 m1=$(as crm_admin "SELECT string_agg(version || ':' || applied_at, ',') FROM public.schema_migrations")
 out=$("$S/migrate.sh" "$R" 2>&1)
 m2=$(as crm_admin "SELECT string_agg(version || ':' || applied_at, ',') FROM public.schema_migrations")
@@ -125,6 +137,27 @@ denied "inventory_service may not connect to postgres db" inventory_service "per
 denied "crm_api may not read inventory" crm_api "permission denied for schema inventory" \
     "SELECT * FROM inventory.products"
 as crm_admin "DROP TABLE crm.selftest_probe, orders.selftest_probe" >/dev/null
+
+# --- inventory's rules, as inventory_service calls them -----------------------
+as crm_admin "DELETE FROM inventory.reservation_items WHERE product_id = 'SELFTEST-2';
+    DELETE FROM inventory.products WHERE product_id = 'SELFTEST-2';
+    INSERT INTO inventory.products (product_id, quantity) VALUES ('SELFTEST-2', 5)" >/dev/null
+rid=$(cat /proc/sys/kernel/random/uuid)
+reserve() { as inventory_service "SELECT outcome, status, quantity, available FROM reserve('$1', ARRAY['SELFTEST-2'], ARRAY[$2::bigint])"; }
+settle() { as inventory_service "SELECT outcome, status FROM settle('$1', $2)"; }
+[ "$(reserve "$rid" 3)" = "created|reserved|3|" ] &&
+    [ "$(reserve "$rid" 3)" = "replayed|reserved|3|" ] &&
+    ok "reserve, and its replay" || bad "reserve: $(reserve "$rid" 3)"
+short=$(cat /proc/sys/kernel/random/uuid)
+[ "$(reserve "$short" 9)" = "insufficient_stock|rejected|9|2" ] &&
+    ok "a reservation beyond the stock is refused, with what was available" ||
+    bad "insufficient stock: $(reserve "$short" 9)"
+[ "$(settle "$rid" true)" = "ok|committed" ] && [ "$(settle "$rid" true)" = "ok|committed" ] &&
+    [ "$(settle "$rid" false)" = "conflict|committed" ] && [ "$(settle "$short" false)" = "ok|rejected" ] &&
+    ok "settle: commit (twice), no release after it, a refused one releases as a no-op" ||
+    bad "settle: $(settle "$rid" true)"
+[ "$(as inventory_service "SELECT quantity || ' ' || reserved || ' ' || committed FROM products WHERE product_id = 'SELFTEST-2'")" = "2 0 3" ] &&
+    ok "the stock moved once" || bad "stock after reserve and commit"
 
 # --- transport ---------------------------------------------------------------------
 if out=$(PGPASSWORD=$(secret "$R" db_inventory_service) "$PGBIN/psql" -X -At \
