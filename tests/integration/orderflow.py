@@ -29,6 +29,12 @@ def stocked(inventory, qty, prefix="FLOW"):
     return pid
 
 
+def stock(inventory, pid):
+    status, _, doc = inventory.call("GET", "/inventory/" + pid)
+    assert status == 200, doc
+    return doc
+
+
 def place(crm, cid, items, key=None, headers=None, attempts=40):
     """POST /orders as a careful client: it waits out a 429 and repeats a
     failed attempt with the same Idempotency-Key."""

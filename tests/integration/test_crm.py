@@ -11,6 +11,7 @@ import pytest
 from conftest import (assert_error, metrics_help, new_product, psql,
                       service_client, stack, start_service, stop_service,
                       wait_for)
+from orderflow import stock, stocked
 
 TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
@@ -41,20 +42,6 @@ def order_body(customer_id, items, address=None):
     return {"customer_id": customer_id,
             "items": [{"product_id": p, "quantity": q} for p, q in items],
             "shipping_address": address or ADDRESS}
-
-
-def stock(inventory, pid):
-    status, _, doc = inventory.call("GET", "/inventory/" + pid)
-    assert status == 200, doc
-    return doc
-
-
-def new_stock(inventory, qty):
-    pid = new_product("CRM")
-    status, _, doc = inventory.call("PUT", "/inventory/" + pid,
-                                    {"quantity": qty})
-    assert status == 201, doc
-    return pid
 
 
 def get_order(api, oid):
@@ -240,7 +227,7 @@ def test_order_is_stored_with_its_outbox_entry(crm_api):
 
 def test_order_confirmed_end_to_end(crm, inventory):
     cust = new_customer(crm)
-    pid = new_stock(inventory, 10)
+    pid = stocked(inventory, 10, "CRM")
     rid = "itest-crm-" + uuid.uuid4().hex[:12]
     status, hdrs, doc = crm.call("POST", "/orders",
                                  order_body(cust["id"], [(pid, 3)]),
@@ -270,7 +257,7 @@ def test_order_confirmed_end_to_end(crm, inventory):
 
 def test_request_id_reaches_order_service_audit(crm, orders, inventory):
     cust = new_customer(crm)
-    pid = new_stock(inventory, 5)
+    pid = stocked(inventory, 5, "CRM")
     rid = "itest-audit-" + uuid.uuid4().hex[:12]
     status, _, doc = crm.call("POST", "/orders",
                               order_body(cust["id"], [(pid, 1)]),
@@ -285,7 +272,7 @@ def test_request_id_reaches_order_service_audit(crm, orders, inventory):
 
 def test_order_insufficient_stock_rejected(crm, inventory):
     cust = new_customer(crm)
-    pid = new_stock(inventory, 2)
+    pid = stocked(inventory, 2, "CRM")
     status, _, doc = crm.call("POST", "/orders",
                               order_body(cust["id"], [(pid, 5)]))
     assert status == 201, doc
@@ -327,7 +314,7 @@ def test_product_named_null(crm, inventory):
 
     # An order through crm-api, beside another product.
     cust = new_customer(crm)
-    other = new_stock(inventory, 5)
+    other = stocked(inventory, 5, "CRM")
     status, _, doc = crm.call("POST", "/orders", order_body(
         cust["id"], [("NULL", 2), (other, 1)]))
     assert status == 201, doc
@@ -342,7 +329,7 @@ def test_product_named_null(crm, inventory):
 
 def test_idempotency_same_key_same_order(crm, inventory):
     cust = new_customer(crm)
-    pid = new_stock(inventory, 10)
+    pid = stocked(inventory, 10, "CRM")
     key = "order-" + uuid.uuid4().hex
     body = order_body(cust["id"], [(pid, 2)])
     first = crm.call("POST", "/orders", body,
@@ -366,7 +353,7 @@ def test_idempotency_same_key_same_order(crm, inventory):
 
 def test_idempotency_concurrent_same_key(crm, inventory):
     cust = new_customer(crm)
-    pid = new_stock(inventory, 50)
+    pid = stocked(inventory, 50, "CRM")
     key = "conc-" + uuid.uuid4().hex
     body = order_body(cust["id"], [(pid, 4)])
 
@@ -395,7 +382,7 @@ def test_idempotency_concurrent_same_key(crm, inventory):
 
 def test_order_service_outage_nothing_lost(crm, orders, inventory):
     cust = new_customer(crm)
-    pid = new_stock(inventory, 100)
+    pid = stocked(inventory, 100, "CRM")
     stop_service("order-service")
     try:
         placed = []
@@ -439,7 +426,7 @@ def test_crm_api_restart_keeps_the_outbox(crm, orders, inventory):
     """An order still pending when crm-api crashes is sent after the
     restart: the outbox lives in the database."""
     cust = new_customer(crm)
-    pid = new_stock(inventory, 10)
+    pid = stocked(inventory, 10, "CRM")
     stop_service("order-service")
     try:
         status, _, doc = crm.call("POST", "/orders",
@@ -483,7 +470,7 @@ def test_every_metric_has_its_help(crm, orders, inventory, logistics):
 
 def test_live_shipment_status_falls_back_to_stored(crm, inventory):
     cust = new_customer(crm)
-    pid = new_stock(inventory, 3)
+    pid = stocked(inventory, 3, "CRM")
     status, _, doc = crm.call("POST", "/orders",
                               order_body(cust["id"], [(pid, 1)]))
     assert status == 201 and doc["status"] == "confirmed", doc
@@ -503,7 +490,7 @@ def test_idempotency_keys_expire(crm, inventory):
     start_service("crm-api", IDEMPOTENCY_TTL_S="2")
     try:
         cust = new_customer(crm)
-        pid = new_stock(inventory, 10)
+        pid = stocked(inventory, 10, "CRM")
         key = "ttl-" + uuid.uuid4().hex
         first = crm.call("POST", "/orders", order_body(cust["id"], [(pid, 1)]),
                          headers={"Idempotency-Key": key})

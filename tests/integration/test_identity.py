@@ -14,6 +14,7 @@ import pytest
 
 from conftest import (PORTS, PORT_OF, RUN, Client, assert_error, new_product,
                       secret, stack, start_service, stop_service, wait_for)
+from orderflow import stocked
 
 SERVICES = ("crm-api", "order-service", "inventory-service",
             "logistics-service")
@@ -127,14 +128,6 @@ def metric(c, name, labels):
     return total
 
 
-def stocked(inventory, qty=50):
-    pid = new_product("IDN")
-    status, _, doc = inventory.call("PUT", "/inventory/" + pid,
-                                    {"quantity": qty})
-    assert status == 201, doc
-    return pid
-
-
 def supply_body(pid):
     return {"crm_order_id": str(uuid.uuid4()),
             "customer_id": str(uuid.uuid4()),
@@ -166,7 +159,7 @@ def stack_up(crm, inventory, logistics, orders):
 def test_crm_api_holds_nothing_that_opens_inventory(stack_up):
     """A compromised crm-api: nothing it is given opens any route of
     inventory-service (today it holds SERVICE_TOKEN, which can PUT)."""
-    pid = stocked(stack_up["inventory-service"], 5)
+    pid = stocked(stack_up["inventory-service"], 5, "IDN")
     tokens = held_secrets("crm-api")
     assert tokens
     for tok in tokens:
@@ -191,7 +184,7 @@ def test_refused_route_is_401_and_counted(stack_up):
 
 
 def test_crm_api_identity_on_supply_order_routes(stack_up):
-    pid = stocked(stack_up["inventory-service"])
+    pid = stocked(stack_up["inventory-service"], 50, "IDN")
     c = client("order-service", identity("crm-api"))
     status, _, doc = c.call("POST", "/supply-orders", supply_body(pid))
     assert status == 201, doc
@@ -209,7 +202,7 @@ def test_crm_api_identity_on_supply_order_routes(stack_up):
 
 
 def test_logistics_identity_only_by_shipment(stack_up):
-    pid = stocked(stack_up["inventory-service"])
+    pid = stocked(stack_up["inventory-service"], 50, "IDN")
     status, _, order = stack_up["order-service"].call(
         "POST", "/supply-orders", supply_body(pid))
     assert status == 201 and order["status"] == "confirmed", order
@@ -230,7 +223,7 @@ def test_logistics_identity_only_by_shipment(stack_up):
 
 
 def test_order_service_identity_reserves_but_cannot_set_stock(stack_up):
-    pid = stocked(stack_up["inventory-service"], 10)
+    pid = stocked(stack_up["inventory-service"], 10, "IDN")
     c = client("inventory-service", identity("order-service"))
     rid = str(uuid.uuid4())
     status, _, doc = c.call("POST", "/inventory/reservations",
@@ -269,7 +262,7 @@ def test_inventory_service_has_no_identity(stack_up):
 def test_service_token_opens_every_internal_route(stack_up):
     op = secret("service_token")
     inv = client("inventory-service", op)
-    pid = stocked(inv)
+    pid = stocked(inv, 50, "IDN")
     for method, path, body in inventory_routes(pid):
         status, _, doc = inv.call(method, path, body)
         assert status in (200, 201), (method, path, status, doc)
@@ -389,7 +382,7 @@ def test_named_api_keys_rotate(stack_up):
 
 def test_order_flow_confirms_through_identities(stack_up):
     crm = stack_up["crm-api"]
-    pid = stocked(stack_up["inventory-service"], 3)
+    pid = stocked(stack_up["inventory-service"], 3, "IDN")
     status, _, cust = crm.call("POST", "/customers", {
         "name": "Identity Test",
         "email": "idn-%s@example.com" % uuid.uuid4().hex[:12]})

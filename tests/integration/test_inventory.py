@@ -6,7 +6,8 @@ import json
 import re
 import uuid
 
-from conftest import assert_error, new_product, psql
+from conftest import assert_error, new_product
+from orderflow import stock, totals
 
 
 def put(inv, pid, qty, headers=None):
@@ -20,18 +21,6 @@ def reserve(inv, items, rid=None):
                          {"reservation_id": rid,
                           "items": [{"product_id": p, "quantity": q}
                                     for p, q in items]})
-
-
-def stock(inv, pid):
-    status, hdrs, doc = inv.call("GET", "/inventory/" + pid)
-    assert status == 200, doc
-    return doc
-
-
-def totals(pid):
-    rows = psql("SELECT quantity, reserved, committed FROM "
-                "inventory.products WHERE product_id = '%s'" % pid)
-    return tuple(int(x) for x in rows[0])
 
 
 def test_probes_need_no_token(inventory):
