@@ -25,8 +25,17 @@ if [ ! -f "$dir/.complete" ]; then
 		mkdir -p "$dir.tmp"
 		cp "$HERE/package.json" "$HERE/package-lock.json" "$dir.tmp/"
 		# No install scripts: the packages are data and plain JavaScript.
+		# npm trusts the system's CA store (ca-certificates, with any
+		# local CA an operator added), as apt and curl do; its own
+		# bundle would refuse a registry behind a site's TLS proxy.
+		ca=()
+		if [ -z "${npm_config_cafile:-}" ] &&
+		    [ -s /etc/ssl/certs/ca-certificates.crt ]; then
+			ca=(--cafile /etc/ssl/certs/ca-certificates.crt)
+		fi
 		(cd "$dir.tmp" && npm ci --ignore-scripts --no-audit --no-fund \
-		    --loglevel=error >&2) || die "npm ci failed (the npm registry unreachable?)"
+		    --loglevel=error "${ca[@]}" >&2) ||
+		    die "npm ci failed (the npm registry unreachable?)"
 		touch "$dir.tmp/.complete"
 		mv "$dir.tmp" "$dir"
 	fi
