@@ -5,7 +5,8 @@
  * Configuration (environment, read once by the parent; see
  * conf/crm-api.conf):
  *	ORDER_FORWARD_DEADLINE_MS	how long POST /orders waits for
- *					order-service's answer before it answers
+ *					the supply-order hub's answer before it
+ *					answers
  *					202 pending (default 2000, 100-2800)
  *	IDEMPOTENCY_TTL_S		how long an Idempotency-Key is kept
  *					(default 86400, i.e. 24 h)
@@ -39,7 +40,7 @@ void	supply_request(struct upstream_req *, const char *, u_int32_t,
 	    u_int32_t);
 
 /*
- * order-service's answer to POST /supply-orders as the argument of
+ * The hub's answer to POST /supply-orders as the argument of
  * crm.order_settle(): its body when it is 2xx, a rejection for 409
  * insufficient_stock / 422 unknown_product; NULL when the answer is not
  * final (the outbox tries again).  Free with kore_free().

@@ -3,14 +3,14 @@
  *
  * POST /orders stores the order with its outbox entry (and its
  * Idempotency-Key) in one statement, crm.create_order(), then forwards it
- * to order-service itself within the forward deadline: a final answer is
+ * to the supply-order hub itself within the forward deadline: a final answer is
  * stored (crm.order_settle()) and answered 201; otherwise the answer is
  * 202 pending and the outbox dispatcher (outbox.c) carries on.  The outbox
  * entry is not due before the deadline (plus a margin) has passed, so the
- * dispatcher does not race the request; order-service is idempotent on
+ * dispatcher does not race the request; the hub is idempotent on
  * crm_order_id anyway.
  *
- * GET /orders/:id reads the order and, once confirmed, asks order-service
+ * GET /orders/:id reads the order and, once confirmed, asks the hub
  * for the shipment's live status; without an answer it shows what is
  * stored.
  */
@@ -245,7 +245,7 @@ order_created(struct http_request *req, struct ord_state *st)
 	return (order_forward(req, st));
 }
 
-/* Step 2: order-service's answer within the forward deadline, or not. */
+/* Step 2: the hub's answer within the forward deadline, or not. */
 static int
 order_forward(struct http_request *req, struct ord_state *st)
 {
@@ -347,7 +347,7 @@ order_read(struct http_request *req, struct ord_state *st)
 	return (order_live(req, st));
 }
 
-/* The shipment's live status through order-service, if it answers. */
+/* The shipment's live status through the hub, if it answers. */
 static int
 order_live(struct http_request *req, struct ord_state *st)
 {
@@ -363,8 +363,9 @@ order_live(struct http_request *req, struct ord_state *st)
 		return (KORE_RESULT_RETRY);
 	if (r == UPSTREAM_FAILED) {
 		svc_log(SVC_LOG_WARN, svc_request_id(req), "order %s: no live "
-		    "shipment status (order-service status %d); showing the "
-		    "stored one", st->id, upstream_status(&st->up));
+		    "shipment status (%s status %d); showing the stored one",
+		    st->id, upstream_target_name(UPSTREAM_ORDER_SERVICE),
+		    upstream_status(&st->up));
 	}
 	upstream_done(&st->up);
 

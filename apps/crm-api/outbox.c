@@ -1,8 +1,8 @@
 /*
  * outbox.c - the outbox dispatcher: every order stored by POST /orders is
- * forwarded to order-service (POST /supply-orders, crm_order_id being its
- * idempotency key) until order-service gives a final answer, across
- * restarts of either service and outages of order-service (CONTRACT §3).
+ * forwarded to the supply-order hub (POST /supply-orders, crm_order_id
+ * being its idempotency key) until the hub gives a final answer, across
+ * restarts of either service and outages of the hub (CONTRACT §3).
  *
  * Each worker runs a Kore timer (OUTBOX_INTERVAL_MS).  A tick claims due
  * entries with crm.outbox_claim(): FOR UPDATE SKIP LOCKED plus a lease
@@ -37,6 +37,7 @@
 #include "svc_error.h"
 #include "svc_log.h"
 #include "upstream.h"
+#include "service_decl.h"
 
 #define OUTBOX_BATCH		16	/* entries in flight per worker */
 #define OUTBOX_LEASE_MS		15000	/* > attempt budget + the DB */
@@ -88,8 +89,8 @@ static char			purge_ttl[16];
 static const char		*purge_params[1];
 
 static const struct metrics_help	outbox_metrics[] = {
-	{ "outbox_sends_total", "Orders sent to order-service by the outbox "
-	    "dispatcher (entries claimed)." },
+	{ "outbox_sends_total", "Orders sent to the supply-order hub by the "
+	    "outbox dispatcher (entries claimed)." },
 	{ "outbox_settled_total", "Orders the outbox dispatcher stored a "
 	    "final answer for." },
 	{ "outbox_retries_total", "Outbox sends without a final answer, "
@@ -271,7 +272,8 @@ outbox_store(struct outbox_job *job)
 			/* Not a final answer after all: try again later. */
 			db_done(&job->call);
 			(void)snprintf(job->error, sizeof(job->error),
-			    "order-service answered an unusable body");
+			    "%s answered an unusable body",
+			    upstream_target_name(UPSTREAM_ORDER_SERVICE));
 			job->phase = JOB_RETRY;
 			outbox_store(job);
 			return;

@@ -43,7 +43,7 @@ crm_worker_init(void)
 {
 	db_worker_init();
 	upstream_worker_init();
-	/* Ready: its database, and order-service that takes the orders. */
+	/* Ready: its database, and the hub that takes the orders. */
 	db_ready_add();
 	upstream_ready_add(UPSTREAM_ORDER_SERVICE);
 	outbox_worker_init();

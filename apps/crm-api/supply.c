@@ -1,7 +1,8 @@
 /*
  * supply.c - what crm-api's two ways of forwarding an order (the request
  * itself, orders.c, and the outbox dispatcher, outbox.c) share: the call
- * to order-service's POST /supply-orders and the reading of its answer;
+ * to the supply-order hub's POST /supply-orders and the reading of its
+ * answer;
  * and the path id of GET /customers/:id and GET /orders/:id.
  */
 
@@ -31,7 +32,7 @@ supply_request(struct upstream_req *ureq, const char *body,
 	ureq->path = "/supply-orders";
 	ureq->body = body;
 	ureq->body_len = strlen(body);
-	/* crm_order_id is order-service's idempotency key: safe to resend. */
+	/* crm_order_id is the hub's idempotency key: safe to resend. */
 	ureq->flags = UPSTREAM_RETRYABLE;
 	ureq->attempt_timeout_ms = attempt_ms;
 	ureq->budget_ms = budget_ms;
@@ -82,9 +83,11 @@ void
 supply_failure(const struct upstream_call *up, char *out, size_t len)
 {
 	if (upstream_result(up) == UPSTREAM_FAILED)
-		(void)snprintf(out, len, "order-service unavailable (last "
-		    "status %d)", upstream_status(up));
+		(void)snprintf(out, len, "%s unavailable (last status %d)",
+		    upstream_target_name(UPSTREAM_ORDER_SERVICE),
+		    upstream_status(up));
 	else
-		(void)snprintf(out, len, "order-service answered %d",
+		(void)snprintf(out, len, "%s answered %d",
+		    upstream_target_name(UPSTREAM_ORDER_SERVICE),
 		    upstream_status(up));
 }

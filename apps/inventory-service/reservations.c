@@ -51,7 +51,7 @@ static void	res_shortfalls(struct http_request *, struct res_state *,
 		    enum svc_code);
 static void	res_cleanup(void *);
 
-/* The saga of order-service is the one caller (CONTRACT §4). */
+/* The supply-order saga is the one caller (CONTRACT §4). */
 static const struct svc_route r_reserve = {
 	"/inventory/reservations", HTTP_METHOD_POST, SVC_ROUTE_JSON_BODY
 };

@@ -1,6 +1,7 @@
 /*
  * service.c - logistics-service: shipment planning (CONTRACT §6).
- * Stateless: no database; the stored shipments live in order-service,
+ * Stateless: no database; the stored shipments live at the supply-order
+ * hub,
  * which GET /shipments/:id reads through platform/upstream.
  *
  * Environment (besides the platform's, see svc.h and upstream.h):
@@ -9,7 +10,7 @@
  *				before the workers chroot; a bad file is fatal
  *				(default /etc/crm/logistics.data)
  *	ORDER_SERVICE_URL	where GET /shipments/:id reads the record
- *	CA_FILE			the CA that order-service's certificate is
+ *	CA_FILE			the CA that the hub's certificate is
  *				verified with (a path inside the chroot)
  */
 
@@ -52,9 +53,9 @@ logistics_parent_init(void)
 }
 
 /*
- * Ready: order-service answers (GET /shipments/:id reads the stored
+ * Ready: the supply-order hub answers (GET /shipments/:id reads the stored
  * records there; POST /shipments needs nothing but the tables).  So
- * order-service's readiness must never include ours.
+ * the hub's readiness must never include ours.
  */
 static void
 logistics_worker_init(void)

@@ -1,6 +1,7 @@
 /*
  * shipments.c - POST /shipments (plan a shipment) and GET /shipments/:id
- * (the stored record, read through order-service, with its live status).
+ * (the stored record, read through the supply-order hub, with its live
+ * status).
  */
 
 #include <sys/types.h>
@@ -210,7 +211,7 @@ items_unique(const struct json_value *items, struct svc_error *err)
 }
 
 /*
- * GET /shipments/:id: the record order-service stored when it created the
+ * GET /shipments/:id: the record the supply-order hub stored when it created the
  * shipment, with the status of now.
  */
 int
@@ -248,8 +249,9 @@ logistics_shipment(struct http_request *req)
 		return (KORE_RESULT_OK);
 	}
 	if (status != 200) {
-		svc_log(SVC_LOG_ERROR, svc_request_id(req), "order-service "
-		    "answered %d for shipment %s", status, st->id);
+		svc_log(SVC_LOG_ERROR, svc_request_id(req), "%s answered %d "
+		    "for shipment %s", upstream_target_name(UPSTREAM_ORDER_SERVICE),
+		    status, st->id);
 		if (status >= 500)
 			upstream_error(&st->up, &err);
 		else
@@ -266,8 +268,9 @@ logistics_shipment(struct http_request *req)
 	memset(&s, 0, sizeof(s));
 	(void)kore_strlcpy(s.id, st->id, sizeof(s.id));
 	if (!record_read(doc, &s)) {
-		svc_log(SVC_LOG_ERROR, svc_request_id(req), "order-service's "
-		    "record of shipment %s lacks created_at/eta", st->id);
+		svc_log(SVC_LOG_ERROR, svc_request_id(req), "%s's record of "
+		    "shipment %s lacks created_at/eta",
+		    upstream_target_name(UPSTREAM_ORDER_SERVICE), st->id);
 		svc_fail(req, SVC_INTERNAL, "internal error");
 	} else {
 		shipment_render(req, 200, &s);

@@ -63,7 +63,7 @@ int	order_query(struct http_request *, struct db_call *,
 
 /*
  * Answers the order as JSON with status code.  live (may be NULL) is the
- * shipment's status as logistics-service reports it now; without it the
+ * shipment's status as the logistics service reports it now; without it the
  * last status order-service knows is shown and "status_stale" is true.
  */
 void	order_respond(struct http_request *, const struct order *, int,

@@ -35,7 +35,7 @@ const struct db_stmt q_audit = {
 	1
 };
 
-/* logistics-service's 201 body, as stored. */
+/* The logistics service's 201 body, as stored. */
 const struct db_stmt q_by_shipment = {
 	"by_shipment",
 	"SELECT shipment::text FROM orders.supply_orders "

@@ -3,9 +3,9 @@
  * GET /supply-orders/by-shipment/:shipmentId (CONTRACT §4).
  *
  * GET /supply-orders/:id shows a confirmed order's shipment with its live
- * status from logistics-service.  When logistics-service cannot answer in
- * time the order is still answered (200), with the last status
- * order-service knows and "status_stale": true: the order itself is ours,
+ * status from the logistics service.  When that cannot answer in time
+ * the order is still answered (200), with the last status this service
+ * knows and "status_stale": true: the order itself is ours,
  * and a status a little behind is more useful than a 503.
  */
 
@@ -51,7 +51,8 @@ static int	read_raw(struct http_request *, struct read_state *,
 static int	read_live(struct http_request *, struct read_state *);
 static void	read_cleanup(void *);
 
-/* Callers: crm-api reads its orders, logistics-service the records. */
+/* Callers (service.decl): the public API reads its orders, the logistics
+ * service the records. */
 static const struct svc_route r_get = {
 	"/supply-orders/:id", HTTP_METHOD_GET, 0
 };
@@ -91,7 +92,7 @@ order_get(struct http_request *req)
 	return (read_live(req, st));
 }
 
-/* GET /shipments/:id at logistics-service for the shipment's status. */
+/* GET /shipments/:id at the logistics service for the shipment's status. */
 static int
 read_live(struct http_request *req, struct read_state *st)
 {

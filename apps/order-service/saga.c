@@ -23,6 +23,7 @@
 
 #include <sys/types.h>
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,7 +116,8 @@ static void	saga_reserved(struct saga_state *);
 static void	saga_shipped(struct saga_state *);
 static void	saga_committed(struct saga_state *);
 static void	saga_released(struct saga_state *);
-static void	saga_fail(struct saga_state *, const char *, const char *);
+static void	saga_fail(struct saga_state *, const char *, const char *, ...)
+		    __attribute__((format (printf, 3, 4)));
 static void	saga_record(struct saga_state *, const char *,
 		    struct kore_buf *);
 static void	saga_items(struct json_writer *, const struct order *);
@@ -407,7 +409,8 @@ saga_reserved(struct saga_state *st)
 	int			code;
 
 	if (upstream_result(&st->up) == UPSTREAM_FAILED) {
-		saga_fail(st, "reserve", "inventory-service unavailable");
+		saga_fail(st, "reserve", "%s unavailable",
+		    upstream_target_name(UPSTREAM_INVENTORY_SERVICE));
 		return;
 	}
 
@@ -424,8 +427,8 @@ saga_reserved(struct saga_state *st)
 		return;
 	}
 	if (code != 201) {
-		saga_fail(st, "reserve", "unexpected answer of "
-		    "inventory-service");
+		saga_fail(st, "reserve", "unexpected answer of %s",
+		    upstream_target_name(UPSTREAM_INVENTORY_SERVICE));
 		return;
 	}
 
@@ -461,17 +464,20 @@ saga_shipped(struct saga_state *st)
 	size_t			len;
 
 	if (upstream_result(&st->up) == UPSTREAM_FAILED) {
-		saga_fail(st, "ship", "logistics-service unavailable");
+		saga_fail(st, "ship", "%s unavailable",
+		    upstream_target_name(UPSTREAM_LOGISTICS_SERVICE));
 		return;
 	}
 	if (upstream_status(&st->up) != 201) {
-		saga_fail(st, "ship", "unexpected answer of logistics-service");
+		saga_fail(st, "ship", "unexpected answer of %s",
+		    upstream_target_name(UPSTREAM_LOGISTICS_SERVICE));
 		return;
 	}
 
 	svc_error_init(&err);
 	if ((doc = upstream_json(&st->up, &err)) == NULL) {
-		saga_fail(st, "ship", "logistics-service answered no JSON");
+		saga_fail(st, "ship", "%s answered no JSON",
+		    upstream_target_name(UPSTREAM_LOGISTICS_SERVICE));
 		return;
 	}
 	id = json_get_string(doc, "id");
@@ -481,8 +487,8 @@ saga_shipped(struct saga_state *st)
 	    json_get_string(doc, "carrier") == NULL ||
 	    json_get_string(doc, "eta") == NULL) {
 		json_free(doc);
-		saga_fail(st, "ship", "logistics-service answered an "
-		    "unexpected shipment");
+		saga_fail(st, "ship", "%s answered an unexpected shipment",
+		    upstream_target_name(UPSTREAM_LOGISTICS_SERVICE));
 		return;
 	}
 
@@ -508,7 +514,8 @@ static void
 saga_committed(struct saga_state *st)
 {
 	if (upstream_result(&st->up) == UPSTREAM_FAILED) {
-		saga_fail(st, "commit", "inventory-service unavailable");
+		saga_fail(st, "commit", "%s unavailable",
+		    upstream_target_name(UPSTREAM_INVENTORY_SERVICE));
 		return;
 	}
 	if (upstream_status(&st->up) != 200) {
@@ -558,8 +565,15 @@ saga_released(struct saga_state *st)
  * record the compensation and answer 503.
  */
 static void
-saga_fail(struct saga_state *st, const char *step, const char *why)
+saga_fail(struct saga_state *st, const char *step, const char *fmt, ...)
 {
+	va_list		ap;
+	char		why[128];
+
+	va_start(ap, fmt);
+	(void)vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+
 	(void)kore_strlcpy(st->failed, step, sizeof(st->failed));
 	svc_error_init(&st->err);
 	svc_error_set(&st->err, SVC_UNAVAILABLE, "%s; supply order %s is "

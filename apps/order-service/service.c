@@ -1,7 +1,7 @@
 /*
  * service.c - order-service: the supply order hub (CONTRACT §4).  Calls
- * inventory-service and logistics-service; is called by crm-api and by
- * logistics-service (the stored shipment records).
+ * the inventory and logistics services; is called by the public API and by
+ * the logistics service (the stored shipment records): service.decl.
  */
 
 #include <kore/kore.h>
@@ -32,8 +32,8 @@ order_worker_init(void)
 	db_worker_init();
 	upstream_worker_init();
 	/*
-	 * Ready: its database.  Not inventory- and logistics-service:
-	 * logistics-service's readiness includes order-service, and two
+	 * Ready: its database.  Not the inventory and logistics services:
+	 * the logistics service's readiness includes this one, and two
 	 * services that wait for each other never become ready again.
 	 */
 	db_ready_add();
