@@ -38,7 +38,7 @@ distclean: clean
 	rm -rf $(RUN)
 
 # The stack (CONTRACT §1): PostgreSQL and the services, state under $(RUN).
-up: services
+up: services-all
 	RUN=$(RUN) ./build.sh up
 
 down:

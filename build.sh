@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # build.sh - everything a newcomer needs, in one go (Debian 12, as root):
 #   ./build.sh                      install build packages, build the musl
-#                                   deps and the static services, build the
-#                                   images, start the local registry and
-#                                   push them, start the stack (PostgreSQL +
-#                                   services), smoke test
+#                                   deps and the static services (amd64 and
+#                                   arm64), build the images, start the
+#                                   local registry and push them, start the
+#                                   stack (PostgreSQL + services), smoke
+#                                   test
 #   ./build.sh packages             only install the Debian packages needed
 #   ./build.sh images               build the images (build/images), start
 #                                   the registry, push them to it
@@ -41,8 +42,13 @@ esac
 service_list() { "$REPO/platform/tools/service-decl" list | tr '\n' ' '; }
 if command -v python3 >/dev/null; then SERVICES=${SERVICES:-$(service_list)}; fi
 
-# Build and test packages, all from Debian's archive.
+# Build and test packages, all from Debian's archive. The :arm64 ones come
+# through multiarch (dpkg --add-architecture arm64): musl's arm64 libc and
+# the arm64 kernel headers for the cross build (platform/deps/arches);
+# qemu-user-static and binfmt-support run arm64 executables in the tests.
 PACKAGES="build-essential musl-tools musl-dev linux-libc-dev dpkg-dev
+ gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu musl-dev:arm64
+ linux-libc-dev:arm64 qemu-user-static binfmt-support gnupg
  pkg-config file curl openssl ca-certificates patch xz-utils bzip2
  git procps iproute2 debootstrap
  clang libclang-rt-14-dev testssl.sh
@@ -73,18 +79,36 @@ packages() {
 	for p in $PACKAGES; do
 		installed "$p" || missing+=("$p")
 	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	[ "$(id -u)" -eq 0 ] || { echo "build.sh: run as root" >&2; exit 1; }
-	say "installing ${missing[*]}"
-	apt-get update -q
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-	    --no-install-recommends "${missing[@]}"
-	# Debian starts a default cluster on 5432; the stack never uses it.
+	if [ ${#missing[@]} -gt 0 ]; then
+		[ "$(id -u)" -eq 0 ] || { echo "build.sh: run as root" >&2; exit 1; }
+		dpkg --print-foreign-architectures | grep -qx arm64 ||
+		    dpkg --add-architecture arm64
+		say "installing ${missing[*]}"
+		apt-get update -q
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		    --no-install-recommends "${missing[@]}"
+		# Debian starts a default cluster on 5432; the stack never uses it.
+	fi
+	binfmt
+}
+
+# binfmt: arm64 executables run here under qemu-user-static (the tests of
+# the arm64 images). Its binfmt_misc entry is the kernel's, not a package
+# file: a machine without systemd (a container, a chroot) may not have it
+# enabled after the install; enabling it is idempotent. Not fatal: the
+# build does not need it, and the tests say so when it is missing.
+binfmt() {
+	grep -qx enabled /proc/sys/fs/binfmt_misc/qemu-aarch64 2>/dev/null &&
+	    return 0
+	[ "$(id -u)" -eq 0 ] &&
+	    update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 && return 0
+	say "warning: arm64 executables cannot run here (binfmt_misc:" \
+	    "update-binfmts --enable qemu-aarch64 failed)"
 }
 
 build() {
-	say "building deps (cached) and services"
-	make -C "$REPO" -j2 services
+	say "building deps (cached) and services (amd64, arm64)"
+	make -C "$REPO" -j2 services-all
 }
 
 # The images (CONTRACT §7): built reproducibly into $BUILD/images, pushed

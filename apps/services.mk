@@ -1,7 +1,8 @@
 # apps/services.mk - the static service executables.
 #
-# For each NAME in $(SERVICES):
-#   $(BUILD)/musl/bin/NAME = apps/NAME/*.c objects
+# For each NAME in $(SERVICES), for the architecture ARCH (deps.mk; MUSL_OUT
+# is build/musl for amd64, build/musl-arm64 for arm64):
+#   $(MUSL_OUT)/bin/NAME = apps/NAME/*.c objects
 #                          + its declaration compiled (decl.c, and the
 #                            upstream target indexes in service_decl.h,
 #                            generated from apps/NAME/service.decl by
@@ -13,10 +14,12 @@
 # Kore's kore.c provides main(); the services run non-single-binary
 # (`NAME -f -c conf`).
 #
-# `make services` builds all.  static_service is also how the test apps
-# link (tests/kore-smoke/kore-smoke.mk).
+# `make services` builds all (for ARCH); `make services-all` builds them for
+# every architecture of platform/deps/arches (what the images need).
+# static_service is also how the test apps link
+# (tests/kore-smoke/kore-smoke.mk).
 
-MUSL_BIN	:= $(BUILD)/musl/bin
+MUSL_BIN	:= $(MUSL_OUT)/bin
 GEN_SYMTAB	:= platform/tools/gen-symtab.sh
 
 # Our code: strict warnings always, against the patched Kore headers.
@@ -29,11 +32,11 @@ OUR_MUSL_CFLAGS	:= $(OUR_WARN) $(KORE_MUSL_CFLAGS) -Iplatform/include
 # $(5) = its generated declaration's folder (empty: none)
 define static_service
 $(1)_SRCS	:= $$(wildcard $(2)/*.c)
-$(1)_OBJS	:= $$($(1)_SRCS:$(2)/%.c=$(BUILD)/musl/obj/$(1)/%.o) \
-		   $(if $(5),$(5)/decl.o)
-$(1)_SYMTAB	:= $(BUILD)/musl/obj/$(1)/symtab.c
+$(1)_OBJS	:= $$($(1)_SRCS:$(2)/%.c=$(MUSL_OUT)/obj/$(1)/%.o) \
+		   $(if $(5),$(MUSL_OUT)/obj/$(1)/decl.o)
+$(1)_SYMTAB	:= $(MUSL_OUT)/obj/$(1)/symtab.c
 
-$(BUILD)/musl/obj/$(1)/%.o: $(2)/%.c $(if $(5),$(5)/service_decl.h) | \
+$(MUSL_OUT)/obj/$(1)/%.o: $(2)/%.c $(if $(5),$(5)/service_decl.h) | \
     $$(KORE_MUSL_TREE)
 	@mkdir -p $$(@D)
 	$$(MUSL_CC) $$(OUR_MUSL_CFLAGS) -I$(2) $(if $(5),-I$(5)) -MMD -MP \
@@ -54,15 +57,21 @@ $(3): $$($(1)_OBJS) $$($(1)_SYMTAB:.c=.o) $(4) $$(KORE_MUSL_LIB)
 -include $$($(1)_OBJS:.o=.d)
 endef
 
-# The declaration, checked against all the others, as C.
+# The declaration, checked against all the others, as C (the same for every
+# architecture; its object is the architecture's).
 $(BUILD)/gen/%/decl.c $(BUILD)/gen/%/service_decl.h: $(SERVICE_DECLS) \
     $(SERVICE_DECL)
 	$(SERVICE_DECL) c $* $(BUILD)/gen/$*
 
-$(BUILD)/gen/%/decl.o: $(BUILD)/gen/%/decl.c | $(KORE_MUSL_TREE)
+$(MUSL_OUT)/obj/%/decl.o: $(BUILD)/gen/%/decl.c | $(KORE_MUSL_TREE)
+	@mkdir -p $(@D)
 	$(MUSL_CC) $(OUR_MUSL_CFLAGS) -c $< -o $@
 
 $(foreach s,$(SERVICES),$(eval $(call static_service,$(s),apps/$(s),$(MUSL_BIN)/$(s),$(PLATFORM_MUSL_LIB),$(BUILD)/gen/$(s))))
 
-.PHONY: services
+.PHONY: services services-all
 services: $(SERVICES:%=$(MUSL_BIN)/%)
+
+# One make per architecture (each has its own sysroot and variables).
+services-all:
+	set -e; for a in $(ARCHES); do $(MAKE) ARCH=$$a services; done

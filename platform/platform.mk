@@ -1,7 +1,8 @@
 # platform/platform.mk - the shared service library (platform/src/*.c)
 # built twice from the same sources:
-#   $(PLATFORM_MUSL_LIB) = $(BUILD)/musl/libplatform.a  linked into the
-#       static services (musl, against the sysroot and patched Kore headers)
+#   $(PLATFORM_MUSL_LIB) = $(MUSL_OUT)/libplatform.a  linked into the
+#       static services (musl, against the sysroot and patched Kore headers;
+#       per architecture, ARCH in deps.mk)
 #   $(PLATFORM_HOST_LIB) = $(BUILD)/host/libplatform.a  unit tests only
 #       (glibc, ASan+UBSan, system -dev headers)
 #
@@ -15,9 +16,9 @@ PLATFORM_INC		:= -Iplatform/include
 PLATFORM_SRCS		:= $(sort $(wildcard platform/src/*.c))
 PLATFORM_HDRS		:= $(wildcard platform/include/*.h platform/src/*.h)
 
-PLATFORM_MUSL_DIR	:= $(BUILD)/musl/platform
+PLATFORM_MUSL_DIR	:= $(MUSL_OUT)/platform
 PLATFORM_HOST_DIR	:= $(BUILD)/host/platform
-PLATFORM_MUSL_LIB	:= $(BUILD)/musl/libplatform.a
+PLATFORM_MUSL_LIB	:= $(MUSL_OUT)/libplatform.a
 PLATFORM_HOST_LIB	:= $(BUILD)/host/libplatform.a
 
 PLATFORM_MUSL_OBJS	:= $(PLATFORM_SRCS:platform/src/%.c=$(PLATFORM_MUSL_DIR)/%.o)
@@ -43,7 +44,7 @@ $(PLATFORM_HOST_DIR)/%.o: platform/src/%.c $(PLATFORM_HDRS) | $(KORE_HOST_TREE)
 
 $(PLATFORM_MUSL_LIB): $(PLATFORM_MUSL_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(ARCH_GNU)-ar rcs $@ $^
 
 $(PLATFORM_HOST_LIB): $(PLATFORM_HOST_OBJS)
 	@rm -f $@

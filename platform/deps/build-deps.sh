@@ -1,6 +1,7 @@
 #!/bin/sh
-# build-deps.sh SYSROOT DLDIR - build the pinned third-party libraries into
-# the musl sysroot SYSROOT (called by `make deps`, see deps.mk).
+# build-deps.sh SYSROOT DLDIR [ARCH] - build the pinned third-party libraries
+# into the musl sysroot SYSROOT for the architecture ARCH (default amd64; a
+# line of platform/deps/arches) (called by `make deps`, see deps.mk).
 #
 # fetch (platform/deps/fetch.sh, verifies every pinned sha256) -> unpack ->
 # build, one recipe per library in recipes/, each logging to its own file.
@@ -14,16 +15,32 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-sysroot=${1:?usage: build-deps.sh SYSROOT DLDIR}
-dl=${2:?usage: build-deps.sh SYSROOT DLDIR}
+sysroot=${1:?usage: build-deps.sh SYSROOT DLDIR [ARCH]}
+dl=${2:?usage: build-deps.sh SYSROOT DLDIR [ARCH]}
+arch=${3:-amd64}
 case "$sysroot" in /*) ;; *) sysroot="$(pwd)/$sysroot" ;; esac
 case "$dl" in /*) ;; *) dl="$(pwd)/$dl" ;; esac
 [ -f "$sysroot/.done" ] && exit 0
 
-for tool in musl-gcc dpkg-source dpkg-deb dpkg-parsechangelog perl make ar flock; do
+# The architecture's line of the table: the compiler and its flags, the
+# target's binutils, OpenSSL's target and configure's --host ('-': not a
+# cross build). CC is a command with its flags (as MUSL_CC in deps.mk).
+row=$(awk -v a="$arch" '$1 == a' "$here/arches")
+[ -n "$row" ] || { echo "build-deps: no architecture '$arch' in $here/arches" >&2; exit 1; }
+# shellcheck disable=SC2086
+set -- $row
+GNU=$2 CC=$4 OPENSSL_TARGET=$6 HOST=$7
+[ "$5" = - ] || CC="$CC $5"
+[ "$HOST" = - ] && HOST=
+AR=$GNU-ar
+RANLIB=$GNU-ranlib
+
+for tool in "${CC%% *}" "$AR" "$RANLIB" dpkg-source dpkg-deb dpkg-parsechangelog \
+    perl make flock; do
 	command -v "$tool" >/dev/null 2>&1 || {
-		echo "build-deps: '$tool' not found (needs musl-tools dpkg-dev" \
-		    "build-essential perl util-linux)" >&2; exit 1; }
+		echo "build-deps: '$tool' not found (./build.sh packages: musl-tools" \
+		    "musl-dev:arm64 gcc-aarch64-linux-gnu dpkg-dev build-essential" \
+		    "perl util-linux)" >&2; exit 1; }
 done
 
 mkdir -p "$(dirname "$sysroot")"
@@ -44,11 +61,11 @@ DEST="$stage$sysroot"
 SYSROOT="$sysroot"
 DLDIR="$dl"
 WORK="$work"
-CC=musl-gcc
 # Reproducible archives and no locale-dependent tool output.
 LC_ALL=C
 TZ=UTC
-export MANIFEST DESTDIR DEST SYSROOT DLDIR WORK CC LC_ALL TZ
+export MANIFEST DESTDIR DEST SYSROOT DLDIR WORK CC AR RANLIB GNU \
+    OPENSSL_TARGET HOST LC_ALL TZ
 unset CFLAGS CPPFLAGS LDFLAGS LIBS MAKEFLAGS MFLAGS MAKELEVEL || true
 
 pids=
@@ -80,7 +97,7 @@ wait_all() {
 	return $rc
 }
 
-echo "deps: building $sysroot (logs in $work/logs)"
+echo "deps: building $sysroot for $arch (logs in $work/logs)"
 run kernel-headers 1
 run openssl 2 & pids="$!"
 run yajl 1 && run kore 1 && run llhttp 1 || { wait_all || true; exit 1; }

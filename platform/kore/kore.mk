@@ -1,9 +1,10 @@
 # platform/kore/kore.mk - Kore 4.1 (patched) built as a static library.
 #
 # Two variants of the same patched sources:
-#   $(KORE_MUSL_LIB) = $(BUILD)/musl/libkore.a  the services: musl, static,
+#   $(KORE_MUSL_LIB) = $(MUSL_OUT)/libkore.a  the services: musl, static,
 #       from the pinned .deb's tree in $(SYSROOT)/src/kore; kore.c's main()
-#       is the service's main.
+#       is the service's main. Per architecture (ARCH, deps.mk): MUSL_OUT
+#       is build/musl for amd64, build/musl-arm64 for arm64.
 #   $(KORE_HOST_LIB) = $(BUILD)/host/libkore.a  unit tests only: glibc,
 #       ASan+UBSan, system -dev headers, the same pinned tree; main()
 #       renamed kore_main.
@@ -11,7 +12,7 @@
 # unpacks into the sysroot: nothing is read from an installed package.
 #
 # The unpacked tree is never edited by hand: it is copied to
-# $(BUILD)/<variant>/kore-src and the patches that
+# $(MUSL_OUT)/kore-src or $(BUILD)/host/kore-src and the patches that
 # platform/kore/patches/series lists are applied in that order (Debian's
 # quilt convention: one patch a concern, each with a DEP-3 header saying
 # what, why and where upstream stands; tests/kore-series checks the
@@ -49,11 +50,11 @@ KORE_ORIG	:= $(SYSROOT)/src/kore
 LLHTTP_SRC	:= $(SYSROOT)/src/llhttp
 LLHTTP_UNITS	:= api http llhttp
 
-KORE_MUSL_DIR	:= $(BUILD)/musl/kore-src
+KORE_MUSL_DIR	:= $(MUSL_OUT)/kore-src
 KORE_HOST_DIR	:= $(BUILD)/host/kore-src
 KORE_MUSL_TREE	:= $(KORE_MUSL_DIR)/.patched
 KORE_HOST_TREE	:= $(KORE_HOST_DIR)/.patched
-KORE_MUSL_LIB	:= $(BUILD)/musl/libkore.a
+KORE_MUSL_LIB	:= $(MUSL_OUT)/libkore.a
 KORE_HOST_LIB	:= $(BUILD)/host/libkore.a
 
 KORE_MUSL_INC	:= -I$(KORE_MUSL_DIR)/include -I$(KORE_MUSL_DIR)/include/kore
@@ -63,7 +64,7 @@ KORE_INC	:= $(KORE_HOST_INC)
 # Kernel UAPI headers (linux/seccomp.h, linux/filter.h, ...) are libc
 # independent; musl's include dir has none, so offer the system's ones
 # after the sysroot's own (-idirafter: the sysroot wins if it has them).
-KORE_KINC	:= $(BUILD)/musl/kernel-include
+KORE_KINC	:= $(MUSL_OUT)/kernel-include
 
 # Kore's code is third party: its own warning set, without -Werror, and
 # OpenSSL 3 deprecations silenced (RSA_*/EC_KEY_* keymgr API).
@@ -99,7 +100,9 @@ kore-host: $(KORE_HOST_LIB)
 
 # Copy, patch (strictly: no fuzz, no reversed patches, any reject fails the
 # build), generate platform.h (syscall map) and version.c.
-# $(1) = orig tree, $(2) = destination dir
+# $(1) = orig tree, $(2) = destination dir, $(3) = the target's `uname -m`
+# (misc/linux-platform.sh picks the syscall map and the seccomp audit arch
+# by it; a shim answers it for a cross build)
 define kore_prepare
 	@test -f $(1)/RELEASE || { echo "kore source missing: $(1)" >&2; exit 1; }
 	rm -rf $(2) && mkdir -p $(2)/obj
@@ -109,7 +112,10 @@ define kore_prepare
 		patch -d $(2) -p1 --batch --forward --fuzz=0 \
 		    --no-backup-if-mismatch --quiet < $$p; \
 	done
-	sh $(2)/misc/linux-platform.sh > $(2)/obj/platform.h
+	mkdir -p $(2)/obj/uname && printf '#!/bin/sh\necho %s\n' '$(3)' \
+	    > $(2)/obj/uname/uname && chmod 0755 $(2)/obj/uname/uname
+	PATH=$(2)/obj/uname:$$PATH sh $(2)/misc/linux-platform.sh \
+	    > $(2)/obj/platform.h
 	printf 'const char *kore_version = "%s";\n' \
 	    "$$(cat $(2)/RELEASE)-crm" > $(2)/obj/version.c
 	touch $(2)/.patched
@@ -119,17 +125,17 @@ SYSROOT_STAMP	?= $(SYSROOT)/.done
 
 $(KORE_MUSL_TREE): $(KORE_SERIES) $(KORE_PATCHES) platform/kore/kore.mk \
 		   $(SYSROOT_STAMP)
-	$(call kore_prepare,$(KORE_ORIG),$(KORE_MUSL_DIR))
+	$(call kore_prepare,$(KORE_ORIG),$(KORE_MUSL_DIR),$(ARCH_MACHINE))
 
 $(KORE_HOST_TREE): $(KORE_SERIES) $(KORE_PATCHES) platform/kore/kore.mk \
 		   $(SYSROOT_STAMP)
-	$(call kore_prepare,$(KORE_ORIG),$(KORE_HOST_DIR))
+	$(call kore_prepare,$(KORE_ORIG),$(KORE_HOST_DIR),$(shell uname -m))
 
 $(KORE_KINC):
 	@mkdir -p $@
 	ln -sfn /usr/include/linux $@/linux
 	ln -sfn /usr/include/asm-generic $@/asm-generic
-	ln -sfn /usr/include/$(shell gcc -print-multiarch)/asm $@/asm
+	ln -sfn /usr/include/$(ARCH_GNU)/asm $@/asm
 
 # The objects depend on the tree stamp: re-patching rebuilds everything.
 $(KORE_MUSL_DIR)/obj/%.o: $(KORE_MUSL_TREE) | $(KORE_KINC)
@@ -153,7 +159,7 @@ $(KORE_HOST_DIR)/obj/version.o: $(KORE_HOST_TREE)
 
 $(KORE_MUSL_LIB): $(KORE_MUSL_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(ARCH_GNU)-ar rcs $@ $^
 
 $(KORE_HOST_LIB): $(KORE_HOST_OBJS)
 	@rm -f $@

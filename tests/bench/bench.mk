@@ -17,7 +17,7 @@
 BENCH		:= /usr/bin/python3 tests/bench/bench.py
 
 .PHONY: bench bench-smoke
-bench: packages services
+bench: packages services-all
 	BUILD=$(BUILD) $(BENCH) full
 
 bench-smoke: packages services

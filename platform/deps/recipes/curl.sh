@@ -7,7 +7,8 @@
 # built-in CA bundle or path: the CA is always given explicitly.
 # Only the library is built (no curl tool, no manual).
 # Env (set by build-deps.sh): SYSROOT (final prefix), DESTDIR, DEST, DLDIR,
-# WORK, MANIFEST, CC, JOBS.
+# WORK, MANIFEST, CC, AR, RANLIB, HOST (configure's --host of a cross build,
+# else empty), JOBS.
 set -eu
 
 dsc=$(awk '$1 == "curl" && $4 ~ /\.dsc$/ { print $4 }' "$MANIFEST")
@@ -18,8 +19,8 @@ cd "$src"
 
 # PKG_CONFIG=false: the staged OpenSSL's .pc names the final prefix, which
 # does not exist yet; without pkg-config curl uses $DEST/include and lib.
-./configure CC="$CC" CFLAGS="-O2" CPPFLAGS="-isystem $DEST/include" \
-    PKG_CONFIG=false \
+./configure CC="$CC" AR="$AR" RANLIB="$RANLIB" CFLAGS="-O2" \
+    CPPFLAGS="-isystem $DEST/include" PKG_CONFIG=false ${HOST:+--host="$HOST"} \
     --prefix="$SYSROOT" --disable-shared --enable-static \
     --with-openssl="$DEST" --disable-openssl-auto-load-config \
     --without-libpsl --without-nghttp2 --without-ngtcp2 --without-nghttp3 \

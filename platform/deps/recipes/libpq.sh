@@ -7,7 +7,8 @@
 # The helper libraries are PostgreSQL's *_shlib variants - the exact
 # objects libpq.so itself is linked with - installed under the plain names.
 # Env (set by build-deps.sh): SYSROOT (final prefix), DEST, DLDIR, WORK,
-# MANIFEST, CC, JOBS.
+# MANIFEST, CC, AR, RANLIB, HOST (configure's --host of a cross build, else
+# empty), JOBS.
 set -eu
 
 dsc=$(awk '$1 == "postgresql-15" && $4 ~ /\.dsc$/ { print $4 }' "$MANIFEST")
@@ -16,8 +17,9 @@ rm -rf "$src"
 dpkg-source --no-check -x "$DLDIR/$dsc" "$src"
 cd "$src"
 
-./configure CC="$CC" CFLAGS="-O2" \
+./configure CC="$CC" AR="$AR" RANLIB="$RANLIB" CFLAGS="-O2" \
     CPPFLAGS="-isystem $DEST/include" LDFLAGS="-L$DEST/lib" \
+    ${HOST:+--host="$HOST"} \
     --prefix="$SYSROOT" --with-ssl=openssl --without-readline \
     --without-zlib --without-icu --without-gssapi --without-ldap \
     --without-pam --without-libxml --without-libxslt --without-lz4 \

@@ -5,7 +5,7 @@
 # (usr/share/llhttp/*.c, usr/share/include/llhttp/llhttp.h): three C files,
 # compiled directly. The sources also go to src/llhttp, from which the
 # host (ASan) variant of Kore compiles the same parser for the unit tests.
-# Env (set by build-deps.sh): DEST, DLDIR, WORK, MANIFEST, CC.
+# Env (set by build-deps.sh): DEST, DLDIR, WORK, MANIFEST, CC, AR, RANLIB.
 set -eu
 
 deb=$(awk '$1 == "node-llhttp" && $3 == "deb" { print $4 }' "$MANIFEST")
@@ -29,7 +29,7 @@ for f in api http llhttp; do
 	objs="$objs $x/$f.o"
 done
 # shellcheck disable=SC2086
-ar rcD "$DEST/lib/libllhttp.a" $objs
-ranlib -D "$DEST/lib/libllhttp.a"
+"$AR" rcD "$DEST/lib/libllhttp.a" $objs
+"$RANLIB" -D "$DEST/lib/libllhttp.a"
 cp "$hdr" "$DEST/include/llhttp.h"
 echo "llhttp: $deb built"

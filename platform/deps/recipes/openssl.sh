@@ -10,7 +10,7 @@
 # need no openssl binary. --openssldir=/etc/ssl: the services read no
 # OpenSSL config; the CA is always given explicitly.
 # Env (set by build-deps.sh): SYSROOT (final prefix), DESTDIR, DEST, DLDIR,
-# WORK, MANIFEST, CC, JOBS.
+# WORK, MANIFEST, CC, AR, RANLIB, OPENSSL_TARGET (platform/deps/arches), JOBS.
 set -eu
 
 dsc=$(awk '$1 == "openssl" && $4 ~ /\.dsc$/ { print $4 }' "$MANIFEST")
@@ -30,7 +30,7 @@ export SOURCE_DATE_EPOCH
 mkdir -p kernel-include
 cp -R "$DEST/include/linux" "$DEST/include/asm" "$DEST/include/asm-generic" \
     kernel-include/
-CC="$CC" ./Configure linux-x86_64 \
+CC="$CC" AR="$AR" RANLIB="$RANLIB" ./Configure "$OPENSSL_TARGET" \
     no-shared no-dso no-module no-tests no-engine no-afalgeng no-legacy \
     no-comp no-ssl3 no-weak-ssl-ciphers no-idea no-mdc2 no-rc5 no-md2 \
     no-camellia no-aria no-seed no-sm2 no-sm3 no-sm4 no-whirlpool no-gost \

@@ -3,7 +3,7 @@
 # static musl library, libyajl.a, plus its public headers in include/yajl.
 # yajl's build is CMake; it is six C files and one generated header, so we
 # compile them directly (same defines as its CMake release build).
-# Env (set by build-deps.sh): DEST, DLDIR, WORK, MANIFEST, CC.
+# Env (set by build-deps.sh): DEST, DLDIR, WORK, MANIFEST, CC, AR, RANLIB.
 set -eu
 
 dsc=$(awk '$1 == "yajl" && $4 ~ /\.dsc$/ { print $4 }' "$MANIFEST")
@@ -31,8 +31,8 @@ for f in src/*.c; do
 done
 rm -f build/libyajl.a
 # shellcheck disable=SC2086
-ar rcD build/libyajl.a $objs
-ranlib -D build/libyajl.a
+"$AR" rcD build/libyajl.a $objs
+"$RANLIB" -D build/libyajl.a
 
 mkdir -p "$DEST/lib" "$DEST/include/yajl"
 cp build/libyajl.a "$DEST/lib/libyajl.a"
