@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # build.sh - everything a newcomer needs, in one go (Debian 12, as root):
 #   ./build.sh                      install build packages, build the musl
-#                                   deps and the static services (amd64 and
-#                                   arm64), build the images, start the
-#                                   local registry and push them, start the
-#                                   stack (PostgreSQL + services), smoke
-#                                   test
+#                                   deps and the static services for amd64
+#                                   and arm64, build the images (one index
+#                                   of both a service), start the local
+#                                   registry and push them signed, with
+#                                   their SBOMs, start the stack (PostgreSQL
+#                                   + services, pulled through the stack's
+#                                   signature policy), smoke test
 #   ./build.sh packages             only install the Debian packages needed
 #   ./build.sh images               build the images (build/images), start
-#                                   the registry, push them to it
+#                                   the registry, push them to it (signed,
+#                                   SBOMs attached)
 #   ./build.sh svc start|stop|kill NAME
 #                                   one part of the stack; NAME is a service
 #                                   or postgres (kill = SIGKILL of its master;
@@ -111,21 +114,30 @@ build() {
 	make -C "$REPO" -j2 services-all
 }
 
-# The images (CONTRACT §7): built reproducibly into $BUILD/images, pushed
-# to the local registry as REGISTRY/NAME:<version> and :latest.
+# The images (CONTRACT §7): built reproducibly into $BUILD/images, one index
+# of linux/amd64 and linux/arm64 a service, pushed to the local registry as
+# REGISTRY/NAME:<version> and :latest, signed with the stack's key (made by
+# pki.sh with the other secrets), each platform's SBOM attached.
 # shellcheck disable=SC2086  # SERVICES is a list of words
 images() {
 	say "building images"
 	"$REPO/images/build.sh" "$BUILD/images" $SERVICES
+	"$STACK/pki.sh" "$RUN"
 	"$STACK/registry.sh" "$RUN" start
 	"$STACK/registry.sh" "$RUN" push "$BUILD/images" $SERVICES
 }
 
-# have_bins: every service has its executable (images can be built).
+# have_bins: every service has its executable for every architecture
+# (images can be built): BIN_DIR for amd64, $BUILD/musl-ARCH/bin for the
+# others (apps/services.mk).
 have_bins() {
-	local s
+	local s a
 	for s in $SERVICES; do
 		[ -x "$BIN_DIR/$s" ] || return 1
+		for a in $(awk '!/^#/ && NF && $1 != "amd64" { print $1 }' \
+		    "$REPO/platform/deps/arches"); do
+			[ -x "$BUILD/musl-$a/bin/$s" ] || return 1
+		done
 	done
 }
 

@@ -4,9 +4,16 @@
 # local registry, with podman. Same interface as service.sh.
 #
 # Image: $REGISTRY/NAME:$IMAGE_TAG (defaults 127.0.0.1:5000, latest), pulled
-# at each start (plain HTTP on loopback: --tls-verify=false); when the
-# registry is down, the copy podman already holds is used. start leaves a
-# healthy container alone unless the tag now names another image.
+# at each start (plain HTTP on loopback: --tls-verify=false) through the
+# stack's own signature policy (RUNDIR/signing/policy.json and registries.d,
+# from images/policy.json and images/registries.d: lib.sh, image_trust):
+# only an image signed by the stack's key for exactly this name is taken;
+# an unsigned, tampered or re-tagged one is refused and nothing starts. The
+# pull is skopeo's into podman's storage (podman pull cannot be pointed at a
+# registries.d of the project; skopeo can, and verifies the same way). When
+# the registry is down, the copy podman already holds (verified when it was
+# pulled) is used. start leaves a healthy container alone unless the tag now
+# names another image.
 #
 # Podman settings come from images/containers.conf (CONTAINERS_CONF): runc,
 # netavark, cgroupfs, explicit ulimits. The machine's podman configuration
@@ -93,13 +100,33 @@ healthy() {
 	    "https://127.0.0.1:$port/healthz" >/dev/null 2>&1
 }
 
-start() {
-	local e=/etc/crm args=() f old workers
-	if ! podman pull --quiet --tls-verify=false "$image" >/dev/null 2>&1; then
+# pull: the image, verified by the stack's signature policy (see above).
+pull() {
+	local out
+	if ! curl -fsS --max-time 2 "http://$REGISTRY/v2/" >/dev/null 2>&1; then
 		podman image exists "$image" ||
 		    die "cannot pull $image (registry.sh start; ./build.sh images)"
 		log "registry unreachable; using the local copy of $image"
+		return 0
 	fi
+	[ -s "$RUN/signing/image-signing.gpg" ] ||
+	    die "no image signing key in $RUN/signing (pki.sh $RUN)"
+	image_trust "$RUN"
+	if ! out=$(skopeo copy --quiet --src-tls-verify=false \
+	    --policy "$RUN/signing/policy.json" \
+	    --registries.d "$RUN/signing/registries.d" \
+	    "docker://$image" "containers-storage:$image" 2>&1); then
+		die "refused to pull $image: $(printf '%s\n' "$out" |
+		    sed -n 's/.*level=fatal msg="\(.*\)"$/\1/p' | tail -n 1)" \
+		    "(signature policy $RUN/signing/policy.json: an image of" \
+		    "this registry runs only when the stack's key signed it for" \
+		    "this name)"
+	fi
+}
+
+start() {
+	local e=/etc/crm args=() f old workers
+	pull
 	# Healthy and from the image the tag names now: nothing to do.
 	if running && healthy && [ "$(podman container inspect -f '{{.Image}}' "$cname")" = \
 	    "$(podman image inspect -f '{{.Id}}' "$image")" ]; then

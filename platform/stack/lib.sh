@@ -118,6 +118,47 @@ ensure_secrets() {
 
 secret() { [ -s "$1/secrets/$2" ] || die "missing secret $1/secrets/$2 (run pki.sh)"; cat "$1/secrets/$2"; }
 
+# Image signatures (CONTRACT §7, docs/operations.md "Image signatures"): GPG
+# "simple signing" with a key of the stack's own, made by pki.sh in
+# RUNDIR/signing (never committed, never in an image):
+#   gnupg/              GNUPGHOME with the secret signing key (0700)
+#   image-signing.gpg   its public key, the one policy.json trusts
+#   policy.json         images/policy.json naming that key
+#   registries.d/       images/registries.d naming the signature store,
+#                       RUNDIR/registry/signatures (beside the registry's
+#                       data; written by pushes, read by pulls)
+SIGNING_UID="crm-supply image signing <image-signing@crm-supply.invalid>"
+
+# signing_fpr RUNDIR: the signing key's fingerprint (empty: none yet).
+signing_fpr() {
+	[ -d "$1/signing/gnupg" ] || return 0
+	GNUPGHOME=$1/signing/gnupg gpg --batch --with-colons \
+	    --list-keys "$SIGNING_UID" 2>/dev/null |
+	    awk -F: '$1 == "fpr" { print $10; exit }'
+}
+
+# image_trust RUNDIR: writes RUNDIR/signing/policy.json and
+# RUNDIR/signing/registries.d/ from the project's images/policy.json and
+# images/registries.d with this run's paths (the key must exist: pki.sh).
+image_trust() {
+	local s=$1/signing
+	[ -s "$s/image-signing.gpg" ] || die "no $s/image-signing.gpg (run pki.sh)"
+	mkdir -p "$s/registries.d" "$1/registry/signatures"
+	sed "s|@KEY@|$s/image-signing.gpg|" "$REPO_DIR/images/policy.json" \
+	    >"$s/policy.json.tmp"
+	mv "$s/policy.json.tmp" "$s/policy.json"
+	sed "s|@SIGNATURES@|$1/registry/signatures|" \
+	    "$REPO_DIR/images/registries.d/crm-supply.yaml" \
+	    >"$s/registries.d/crm-supply.yaml.tmp"
+	mv "$s/registries.d/crm-supply.yaml.tmp" "$s/registries.d/crm-supply.yaml"
+}
+
+# gpg_done RUNDIR: stops the gpg-agent that a signature or the key's
+# creation started for RUNDIR/signing/gnupg (gpg starts one on demand).
+gpg_done() {
+	GNUPGHOME=$1/signing/gnupg gpgconf --kill gpg-agent 2>/dev/null || true
+}
+
 # digest RUNDIR NAME: the SHA-256 (hex) of a secret, as the services hash a
 # presented bearer token (platform/src/auth.c).
 digest() {

@@ -8,6 +8,10 @@
 #   RUNDIR/pki/ffdhe2048.pem           RFC 7919 group as DH PARAMETERS (Kore's tls_dhparam)
 #   RUNDIR/secrets/*                   api_key, service_token, identity_* (one
 #                                      per calling service), db_* passwords
+#   RUNDIR/signing/                    the image signing key (GPG, RSA 3072,
+#                                      no passphrase, like the TLS keys): gnupg/
+#                                      holds it (0700), image-signing.gpg is
+#                                      its public key (lib.sh, image_trust)
 # Idempotent: a file that exists and is still valid is kept; an invalid or
 # nearly expired one (and every leaf of a replaced CA) is made again.
 # Keys are 0600, certificates 0644. Nothing secret is printed.
@@ -106,3 +110,25 @@ fi
 chmod 0644 "$P/ffdhe2048.pem"
 
 ensure_secrets "$R"
+
+# --- image signing key ---------------------------------------------------
+# Made once; kept while it exists (images pushed and signed stay valid).
+S="$R/signing"
+if [ -z "$(signing_fpr "$R")" ]; then
+	log "creating the image signing key"
+	rm -rf "$S/gnupg"
+	(umask 077 && mkdir -p "$S/gnupg")
+	GNUPGHOME=$S/gnupg gpg --batch --quiet --pinentry-mode loopback \
+	    --passphrase '' --quick-gen-key "$SIGNING_UID" rsa3072 sign never \
+	    2>/dev/null || die "cannot create the image signing key"
+	gpg_done "$R"
+fi
+chmod 0700 "$S/gnupg"
+fpr=$(signing_fpr "$R")
+if ! GNUPGHOME=$S/gnupg gpg --batch --with-colons --show-keys \
+    "$S/image-signing.gpg" 2>/dev/null | grep -q "^fpr:.*:$fpr:\$"; then
+	GNUPGHOME=$S/gnupg gpg --batch --export "$fpr" >"$S/image-signing.gpg.tmp"
+	mv "$S/image-signing.gpg.tmp" "$S/image-signing.gpg"
+fi
+chmod 0644 "$S/image-signing.gpg"
+image_trust "$R"
