@@ -49,10 +49,14 @@ start() {
 		chown -R docker-registry: "$RUN/registry/data"
 	fi
 	# A clean environment: the config file plus the two per-run values.
+	# setpriv execs the registry as the user (runuser would stay its
+	# parent, and the pidfile would name runuser: once that goes, the
+	# registry still answers but `running` no longer sees it).
 	setsid env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 	    REGISTRY_HTTP_ADDR="$REGISTRY" \
 	    REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY="$RUN/registry/data" \
-	    runuser -u "$user" -- docker-registry serve "$REPO_DIR/images/registry.yml" \
+	    setpriv --reuid "$user" --regid "$user" --init-groups -- \
+	    docker-registry serve "$REPO_DIR/images/registry.yml" \
 	    >>"$logfile" 2>&1 </dev/null &
 	echo $! >"$pidfile"
 	await_start "registry on $REGISTRY" "$logfile"
