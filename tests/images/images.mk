@@ -1,6 +1,8 @@
 # tests/images/images.mk - image tests (CONTRACT §7): contents, size budget,
-# reproducible digest, SBOM, registry round trip, and the stack's container
-# runner (readiness, PUT + GET, SIGKILL recovery, sandbox, key rotation).
+# reproducible digest, the index of linux/amd64 and linux/arm64, each
+# platform's SBOM and every signature in the registry, refused images, arm64
+# under qemu-user, registry round trip, and the stack's container runner
+# (readiness, PUT + GET, SIGKILL recovery, sandbox, key rotation).
 # Own registry, PostgreSQL and service ports, and container names
 # (IMAGES_TEST_* in tests/images/test_images.py): a running stack is never
 # touched. Needs root (podman, buildah) and the packages of ./build.sh.
