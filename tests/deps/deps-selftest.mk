@@ -5,4 +5,4 @@
 deps-selftest: deps
 	MUSL_CC='$(MUSL_CC)' MUSL_CFLAGS='$(MUSL_CFLAGS)' \
 	    MUSL_LDFLAGS='$(MUSL_LDFLAGS)' DEPS_LIBS='$(DEPS_LIBS)' \
-	    tests/deps/selftest.sh '$(BUILD)/deps-selftest'
+	    tests/deps/selftest.sh '$(MUSL_OUT)/deps-selftest'
