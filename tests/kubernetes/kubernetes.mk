@@ -8,7 +8,7 @@
 # baseline overlay with an order end to end (own ports and names:
 # tests/kubernetes/test_kube_play.py). K8S_KUBE_PLAY=0 leaves out the run.
 .PHONY: k8s-test k8s-manifests
-k8s-test: services
+k8s-test: services-all
 	BUILD=$(BUILD) CRM_CACHE=$(CRM_CACHE) /usr/bin/python3 -m pytest -q \
 	    -p no:cacheprovider -rfEx tests/kubernetes
 

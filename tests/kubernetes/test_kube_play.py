@@ -77,15 +77,19 @@ def stack():
     for t in ("podman", "buildah", "skopeo", "catatonit"):
         assert shutil.which(t) or os.path.exists("/usr/libexec/podman/" + t), \
             "missing %s (./build.sh packages)" % t
-    run("make", "-C", REPO, "BUILD=" + BUILD, "services")
+    run("make", "-C", REPO, "BUILD=" + BUILD, "services-all")
+    # What an earlier run left running (it may have stopped half way).
+    run(os.path.join(STACK, "postgres.sh"), RUN, "stop", check=False)
+    run(os.path.join(STACK, "registry.sh"), RUN, "stop", check=False)
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK)
     images = os.path.join(WORK, "images")
     run(os.path.join(REPO, "images", "build.sh"), images,
-        env=dict(ENV, BIN_DIR=os.path.join(BUILD, "musl", "bin")))
+        env=dict(ENV, BUILD=BUILD))
+    # The PKI first: it makes the key the images are signed with.
+    run(os.path.join(STACK, "pki.sh"), RUN)
     run(os.path.join(STACK, "registry.sh"), RUN, "start")
     run(os.path.join(STACK, "registry.sh"), RUN, "push", images)
-    run(os.path.join(STACK, "pki.sh"), RUN)
     run(os.path.join(STACK, "postgres.sh"), RUN, "start")
     run(os.path.join(STACK, "migrate.sh"), RUN)
     run(os.path.join(STACK, "env.sh"), RUN)
