@@ -5,7 +5,7 @@
  * Readiness (GET /readyz, CONTRACT §2): 200 {"status":"ready"} when every
  * dependency check the service registered passed in its worker's last
  * refresh, else 503 unavailable (Retry-After) naming the first that
- * failed.  /readyz is answered from that state: a call that finds it older
+ * failed; 503 at once, without a check, once the service drains.  /readyz is answered from that state: a call that finds it older
  * than SVC_READY_TTL_MS starts one refresh (or joins the one running) and
  * waits for it, any other call is answered at once.  So each worker runs
  * at most one refresh per SVC_READY_TTL_MS, and only while someone asks,
@@ -27,6 +27,13 @@
 struct http_request;
 
 #define SVC_READY_TTL_MS	1000
+
+/*
+ * Once the service drains (SIGTERM) /readyz answers 503 at once, with this
+ * header: a caller's readiness check takes it for "another instance of
+ * that service will answer", not for the service being down.
+ */
+#define SVC_DRAINING_HEADER	"x-draining"
 #define SVC_READY_CHECKS_MAX	4
 
 struct svc_ready_check {

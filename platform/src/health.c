@@ -68,6 +68,7 @@ static TAILQ_HEAD(, ready_wait)	ready_waiting =
 static void	ready_refresh(void);
 static void	ready_finish(void);
 static void	ready_answer(struct http_request *);
+static void	ready_draining(struct http_request *);
 static void	ready_wait_cleanup(void *);
 
 void
@@ -116,6 +117,11 @@ svc_readyz(struct http_request *req)
 
 	if (!svc_begin(req, &r_readyz))
 		return (KORE_RESULT_OK);
+
+	if (kore_draining) {
+		ready_draining(req);
+		return (KORE_RESULT_OK);
+	}
 
 	w = svc_app_state(req, sizeof(*w), ready_wait_cleanup);
 	if (w->queued) {
@@ -206,6 +212,26 @@ ready_answer(struct http_request *req)
 	kore_buf_append(&buf, "{\"status\":\"ready\"}", 18);
 	svc_respond_json(req, HTTP_STATUS_OK, &buf);
 	kore_buf_cleanup(&buf);
+}
+
+/*
+ * Draining (SIGTERM, graceful-drain.patch): not ready from the first
+ * moment, whatever the dependencies say, so that a balancer takes this
+ * instance out of its rotation while it still serves. SVC_DRAINING_HEADER
+ * tells the callers' own readiness checks that this is one instance
+ * going away, not the service failing (upstream.c).
+ */
+static void
+ready_draining(struct http_request *req)
+{
+	struct svc_error	err;
+
+	svc_error_init(&err);
+	svc_error_set(&err, SVC_UNAVAILABLE,
+	    "not ready: this instance is shutting down");
+	err.retry_after = 1;
+	http_response_header(req, SVC_DRAINING_HEADER, "1");
+	svc_respond_error(req, &err);
 }
 
 /* A waiting call freed (its client went away): off the list. */

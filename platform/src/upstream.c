@@ -72,7 +72,7 @@ static void	in_flight(struct upstream_call *, int);
 static void	ready_start(struct svc_ready_check *);
 static void	ready_end(struct upstream_call *, void *);
 
-/* A readiness check of a target: its /readyz answers 200. */
+/* A readiness check of a target: its /readyz answers 200 (or drains). */
 struct upstream_ready {
 	struct svc_ready_check	check;		/* first: the check is it */
 	struct upstream_call	call;
@@ -213,7 +213,13 @@ ready_end(struct upstream_call *c, void *arg)
 	struct upstream_ready	*r = arg;
 	int			ok;
 
-	ok = upstream_result(c) == UPSTREAM_DONE && upstream_status(c) == 200;
+	/*
+	 * An instance that drains says 503 while the others behind the same
+	 * address still serve (health.h): the service answers.
+	 */
+	ok = upstream_result(c) == UPSTREAM_DONE &&
+	    (upstream_status(c) == 200 || (upstream_status(c) == 503 &&
+	    upstream_header(c, SVC_DRAINING_HEADER) != NULL));
 	upstream_done(c);
 	svc_ready_done(&r->check, ok);
 }

@@ -24,11 +24,12 @@
 #                           services on 127.0.0.1:<port> are reached as in a
 #                           native run; the service binds 127.0.0.1 only
 #   --read-only             root fs read-only, no tmpfs either
-#   --cap-drop all          plus what Kore's privilege separation needs:
-#                           SETUID, SETGID (drop to crm / crm-keys),
-#                           SYS_CHROOT (chroot of workers and key manager),
-#                           KILL (the root master signals its uid 10001 and
-#                           10002 children: shutdown, reload, SIGUSR1)
+#   --cap-drop all          plus what Kore's privilege separation needs
+#                           (CONTRACT §7's "baseline" profile): SETUID,
+#                           SETGID (drop to crm / crm-keys), SYS_CHROOT
+#                           (chroot of workers and key manager); no KILL:
+#                           the master passes signals on to its children as
+#                           messages (signals-by-message.patch)
 #   no-new-privileges, --memory, --pids-limit, --ulimit nofile/nproc
 # Mounted read-only, as single files (the image keeps /etc/crm/tls/
 # ffdhe2048.pem):
@@ -158,7 +159,7 @@ start() {
 	    --label "io.crm-supply.run=$RUN" \
 	    --network host \
 	    --read-only --read-only-tmpfs=false \
-	    --cap-drop all --cap-add "${CTR_CAPS:-SETUID,SETGID,SYS_CHROOT,KILL}" \
+	    --cap-drop all --cap-add "${CTR_CAPS:-SETUID,SETGID,SYS_CHROOT}" \
 	    --security-opt no-new-privileges \
 	    --memory "${CTR_MEMORY:-256m}" --memory-swap "${CTR_MEMORY:-256m}" \
 	    --pids-limit "${CTR_PIDS:-64}" \
@@ -175,7 +176,8 @@ start() {
 
 stop() {
 	podman container exists "$cname" || return 0
-	# SIGTERM to the master (PID 1), SIGKILL after 10 s.
+	# SIGTERM to the master (PID 1): it drains (the conf's drain_delay
+	# and drain_timeout, 6 s by default); SIGKILL after 10 s.
 	podman stop --time 10 "$cname" >/dev/null 2>&1 || true
 	podman rm --force --ignore "$cname" >/dev/null
 }

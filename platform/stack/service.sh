@@ -96,6 +96,8 @@ start() {
 	await_start "$id" "$logfile"
 }
 
+# SIGTERM: the service drains (its conf's drain_delay and drain_timeout,
+# 6 s by default) well within stop_pidfile's 10 s before SIGKILL.
 stop() { stop_pidfile "$pidfile"; }
 
 case "$cmd" in

@@ -6,7 +6,8 @@ broken rule; an empty list is a pass.
 Per service of the one list (platform/tools/service-decl json): a
 Deployment (2+ replicas, its own ServiceAccount with no token, grace
 period 30 s), a ClusterIP Service on the declared port, a ConfigMap with
-conf/NAME.conf mounted at /etc/crm/NAME.conf, a PodDisruptionBudget over
+conf/NAME.conf (but for its drain_delay; the drain fitting the grace
+period) mounted at /etc/crm/NAME.conf, a PodDisruptionBudget over
 its pods; secret files readable by owner and group only (the key, the
 tokens), certificates by all; every container with startup (/healthz),
 readiness (/readyz)
@@ -46,6 +47,20 @@ def _port_of(container, port):
     for p in container.get("ports") or []:
         if p.get("name") == port:
             return p.get("containerPort")
+    return None
+
+
+def _conf_but(text, key):
+    """A Kore config's lines, KEY's left out."""
+    return [line for line in text.split("\n")
+            if (line.split() or [""])[0] != key]
+
+
+def _conf_int(text, key):
+    for line in text.split("\n"):
+        w = line.split()
+        if len(w) == 2 and w[0] == key and w[1].isdigit():
+            return int(w[1])
     return None
 
 
@@ -147,11 +162,19 @@ def service_violations(n, d, decls, by, placeholder, registry, conf_dir):
     if not _selects(pdb.get("selector"), labels) or not (
             pdb.get("maxUnavailable") == 1 or pdb.get("minAvailable") == 1):
         out.append("%s: PodDisruptionBudget is not 1 over its pods" % n)
-    # Its config: conf/NAME.conf, mounted over the image's.
+    # Its config: conf/NAME.conf but for its drain_delay, mounted over the
+    # image's; the drain it sets (and the 2 s after which the service's
+    # parent kills a worker) fits the grace period.
     cm = by[("ConfigMap", n + "-conf")]
+    text = (cm.get("data") or {}).get(n + ".conf") or ""
     with open(os.path.join(conf_dir, n + ".conf"), encoding="utf-8") as f:
-        if (cm.get("data") or {}).get(n + ".conf") != f.read():
+        if _conf_but(text, "drain_delay") != _conf_but(f.read(),
+                                                       "drain_delay"):
             out.append("%s: its ConfigMap is not conf/%s.conf" % (n, n))
+    drain = [_conf_int(text, k) for k in ("drain_delay", "drain_timeout")]
+    if None in drain or sum(drain) + 2 >= (
+            pod.get("terminationGracePeriodSeconds") or 30):
+        out.append("%s: its drain does not fit the grace period" % n)
     conf_vol = [v["name"] for v in pod.get("volumes") or []
                 if (v.get("configMap") or {}).get("name") == n + "-conf"]
     if not any(m.get("mountPath") == "/etc/crm/%s.conf" % n and

@@ -419,6 +419,18 @@ RULES_BAD = {
         "automountServiceAccountToken", True),
     "grace period 5 s": lambda o: _pod(_dep(o, "crm-api")).__setitem__(
         "terminationGracePeriodSeconds", 5),
+    "a drain longer than the grace period": lambda o: next(
+        x for x in o if x["kind"] == "ConfigMap" and
+        x["metadata"]["name"] == "crm-api-conf")["data"].__setitem__(
+            "crm-api.conf", next(
+                x for x in o if x["kind"] == "ConfigMap" and
+                x["metadata"]["name"] == "crm-api-conf")["data"][
+                    "crm-api.conf"].replace("drain_timeout\t\t5",
+                                            "drain_timeout\t\t25")),
+    "a ConfigMap that is not the conf": lambda o: next(
+        x for x in o if x["kind"] == "ConfigMap" and
+        x["metadata"]["name"] == "crm-api-conf")["data"].__setitem__(
+            "crm-api.conf", "workers 1\n"),
     "no PDB": lambda o: o.remove(next(
         x for x in o if x["kind"] == "PodDisruptionBudget")),
     "Service on another port": lambda o: next(
