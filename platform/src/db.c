@@ -16,8 +16,11 @@
 #include <kore/http.h>
 #include <kore/pgsql.h>
 
+#include <libpq-fe.h>
+
 #include "db.h"
 #include "health.h"
+#include "landlock.h"
 #include "metrics.h"
 #include "request.h"
 #include "respond.h"
@@ -74,6 +77,7 @@ static void	db_hold(struct db_call *, int);
 static void	db_queue(struct db_call *, int);
 static void	db_append(char *, size_t, const char *);
 static void	db_conninfo_append_quoted(char *, size_t, const char *);
+static void	db_files_allow(const char *);
 static void	db_ready_start(struct svc_ready_check *);
 static void	db_ready_wake(struct db_call *, void *);
 static void	db_ready_step(void);
@@ -112,6 +116,7 @@ db_parent_init(void)
 	if (kore_strlcpy(db_conninfo, info, sizeof(db_conninfo)) >=
 	    sizeof(db_conninfo))
 		fatalx("DB_CONNINFO too long");
+	db_files_allow(info);
 
 	if ((pwfile = getenv("DB_PASSWORD_FILE")) != NULL && *pwfile != '\0') {
 		/* The reason only, never the content. */
@@ -123,6 +128,36 @@ db_parent_init(void)
 	}
 
 	db_append(db_conninfo, sizeof(db_conninfo), DB_SESSION_OPTS);
+}
+
+/*
+ * The files libpq reads at each connect, which a worker without a chroot
+ * may read (landlock.h): the CA, a client certificate and key, CRLs.
+ */
+static void
+db_files_allow(const char *info)
+{
+	static const char *const	keys[] = {
+		"sslrootcert", "sslcert", "sslkey", "sslcrl", "sslcrldir", NULL
+	};
+	PQconninfoOption		*opts, *o;
+	char				*errmsg;
+	size_t				i;
+
+	/* No detail: libpq's message may quote the string, a password too. */
+	if ((opts = PQconninfoParse(info, &errmsg)) == NULL)
+		fatalx("DB_CONNINFO is not a valid conninfo");
+
+	for (o = opts; o->keyword != NULL; o++) {
+		if (o->val == NULL || *o->val == '\0')
+			continue;
+		for (i = 0; keys[i] != NULL; i++) {
+			if (!strcmp(o->keyword, keys[i]))
+				landlock_allow_read(o->val);
+		}
+	}
+
+	PQconninfoFree(opts);
 }
 
 void

@@ -1,5 +1,7 @@
 /*
- * sandbox.c - the platform's additions to Kore's seccomp filter.
+ * sandbox.c - the platform's part of a worker's sandbox (sandbox.h):
+ * additions to Kore's seccomp filter and, for a worker without a chroot,
+ * the files it may read (landlock.h).
  *
  * Kore's own lists already hold what the services do in a worker: its
  * "worker" list, and the "pgsql" and "curl" lists (socket for AF_INET,
@@ -18,14 +20,30 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <errno.h>
 #include <stddef.h>
 
 #include <kore/kore.h>
 #include <kore/seccomp.h>
 
+#include "landlock.h"
 #include "sandbox.h"
+#include "svc_log.h"
 
 static struct sock_filter	filter_platform[] = {
+	/*
+	 * Reaching into another process: Kore's lists allow none of these
+	 * (a worker calling one would die of SIGSYS); refused here with
+	 * EPERM to say so whatever a list allows, and so that a worker can
+	 * report the refusal (tests/kore-smoke's /attack). Opening
+	 * /proc/<pid>/mem is refused by the kernel: every process is
+	 * non-dumpable (unprivileged-start.patch), and a worker without a
+	 * chroot reads nothing under /proc (Landlock).
+	 */
+	KORE_SYSCALL_DENY(ptrace, EPERM),
+	KORE_SYSCALL_DENY(process_vm_readv, EPERM),
+	KORE_SYSCALL_DENY(process_vm_writev, EPERM),
+
 	/* musl's resolver (res_msend) binds its UDP socket before sendto. */
 	KORE_SYSCALL_ALLOW(bind),
 	/*
@@ -38,13 +56,47 @@ static struct sock_filter	filter_platform[] = {
 };
 
 void
+sandbox_parent_init(void)
+{
+	char		buf[1024];
+	int		abi;
+
+	/* Chrooted workers see the files of their root and no others. */
+	if (!skip_chroot)
+		return;
+
+	/* What musl's resolver reads, for libpq's and libcurl's names. */
+	landlock_allow_read("/etc/hosts");
+	landlock_allow_read("/etc/resolv.conf");
+
+	/*
+	 * Without Landlock a worker could read the private key file (the
+	 * key manager's uid is its own): CONTRACT §7 promises the key out
+	 * of the workers' reach, so no start without it.
+	 */
+	if ((abi = landlock_abi()) == 0) {
+		fatalx("no chroot and no Landlock (%s): a worker could read "
+		    "the private key file; run on Linux 5.13 or later with "
+		    "landlock enabled and allowed by the seccomp profile, or "
+		    "start as root (the baseline profile)", errno_s);
+	}
+
+	svc_log(SVC_LOG_INFO, NULL, "sandbox: no chroot; Landlock (ABI %d) "
+	    "leaves each worker reading only %s", abi,
+	    landlock_paths(buf, sizeof(buf)));
+}
+
+void
 kore_seccomp_hook(void)
 {
 	/* The keymgr only signs: it keeps Kore's own, tighter filter. */
 	if (worker != NULL && worker->id == KORE_WORKER_KEYMGR)
 		return;
 
+	if (skip_chroot)
+		landlock_confine();
+
 	if (!kore_seccomp_filter("platform", filter_platform,
 	    KORE_FILTER_LEN(filter_platform)))
-		fatalx("seccomp: cannot add the platform filter");
+		fatal("seccomp: cannot add the platform filter");
 }

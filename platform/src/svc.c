@@ -18,6 +18,7 @@
 #include "metrics.h"
 #include "ratelimit.h"
 #include "respond.h"
+#include "sandbox.h"
 #include "secret.h"
 #include "svc.h"
 #include "svc_int.h"
@@ -77,6 +78,9 @@ kore_parent_configure(int argc, char **argv)
 
 	if (svc_app.parent_init != NULL)
 		svc_app.parent_init();
+
+	/* After the app's inits: they registered the files they read. */
+	sandbox_parent_init();
 }
 
 void

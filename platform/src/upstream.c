@@ -33,6 +33,7 @@
 #include "fmt.h"
 #include "health.h"
 #include "json.h"
+#include "landlock.h"
 #include "metrics.h"
 #include "request.h"
 #include "svc.h"
@@ -130,6 +131,8 @@ upstream_parent_init(void)
 		    "other services");
 	if (kore_strlcpy(ca_file, v, sizeof(ca_file)) >= sizeof(ca_file))
 		fatalx("CA_FILE too long");
+	/* libcurl reads it for each new connection (landlock.h). */
+	landlock_allow_read(ca_file);
 
 	if (svc_identity_token() == NULL)
 		fatalx("IDENTITY_TOKEN_FILE is not set (needed for the calls "

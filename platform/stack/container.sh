@@ -44,6 +44,11 @@
 #                                     caller's own), the DB password; 0400
 #                                     root: read by the master at start
 # Log: RUNDIR/logs/NAME.log (podman's k8s-file format; `podman logs`).
+# CTR_USER=UID:GID runs it in CONTRACT §7's "restricted" profile instead:
+# as that user (no passwd entry needed; GID 0 too, OpenShift's way), with
+# no capability at all; key.pem and the secrets are then root-owned with
+# group GID, 0440 (their folder 0750), as Kubernetes' fsGroup would give
+# them; the service starts without chroot and uid switch by itself.
 # Environment: CTR_CAPS (the list above), CTR_MEMORY (256m), CTR_PIDS (64),
 # CTR_CPU_SHARES (1024 x the conf's workers), CTR_NOFILE (8192),
 # CTR_NPROC (512), the port variables of platform/stack/lib.sh, and
@@ -72,6 +77,17 @@ logfile=$RUN/logs/$id.log
 
 command -v podman >/dev/null || die "missing podman (./build.sh packages)"
 
+# The profile: baseline (root, three capabilities) unless CTR_USER is set.
+ctr_group=
+profile_args=(--cap-drop all --cap-add "${CTR_CAPS:-SETUID,SETGID,SYS_CHROOT}")
+if [ -n "${CTR_USER:-}" ]; then
+	[[ $CTR_USER =~ ^[0-9]+:[0-9]+$ ]] ||
+	    die "CTR_USER must be UID:GID, numeric"
+	ctr_group=${CTR_USER#*:}
+	[ "${CTR_USER%%:*}" != 0 ] || die "CTR_USER: uid 0 is the baseline profile"
+	profile_args=(--user "$CTR_USER" --cap-drop all)
+fi
+
 layout() {
 	local conf="$RUN/conf/$name.conf"
 	[ -f "$conf" ] || conf="$REPO_DIR/conf/$name.conf"
@@ -81,11 +97,19 @@ layout() {
 	# running container is a rewrite of the same inode (docs/operations.md).
 	put() { touch "$2"; chown "$3" "$2"; chmod "$4" "$2"; cat "$1" >"$2"; }
 	put "$RUN/pki/$name.pem" "$dir/tls/cert.pem" 0:0 0644
-	put "$RUN/pki/$name.key" "$dir/tls/key.pem" "$CRM_KEYS_UID:$CRM_KEYS_UID" 0400
 	put "$RUN/pki/ca.pem" "$dir/tls/ca.pem" 0:0 0644
 	# Digests of what it accepts, its own identity, its DB password:
 	# never SERVICE_TOKEN or an API key (least privilege).
 	service_secrets "$RUN" "$name" "$role" "$dir/secrets"
+	if [ -n "$ctr_group" ]; then
+		# Restricted: readable through the group, as with an fsGroup.
+		put "$RUN/pki/$name.key" "$dir/tls/key.pem" "0:$ctr_group" 0440
+		chgrp -R "$ctr_group" "$dir/secrets"
+		chmod 0750 "$dir/secrets"
+		chmod 0440 "$dir/secrets"/*
+	else
+		put "$RUN/pki/$name.key" "$dir/tls/key.pem" "$CRM_KEYS_UID:$CRM_KEYS_UID" 0400
+	fi
 	# The config, listening on loopback only (host network).
 	sed -e "s|^\([[:space:]]*bind[[:space:]]\).*|\1127.0.0.1 $port|" \
 	    "$conf" >"$dir/$name.conf"
@@ -159,7 +183,7 @@ start() {
 	    --label "io.crm-supply.run=$RUN" \
 	    --network host \
 	    --read-only --read-only-tmpfs=false \
-	    --cap-drop all --cap-add "${CTR_CAPS:-SETUID,SETGID,SYS_CHROOT}" \
+	    "${profile_args[@]}" \
 	    --security-opt no-new-privileges \
 	    --memory "${CTR_MEMORY:-256m}" --memory-swap "${CTR_MEMORY:-256m}" \
 	    --pids-limit "${CTR_PIDS:-64}" \

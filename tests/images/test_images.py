@@ -9,6 +9,10 @@ inventory-service, SIGKILL of the master and recovery, the sandbox of the
 worker processes, a TLS key rotation by SIGUSR1; and the whole stack from
 the registry's images: all four ready, an order confirmed end to end, and
 each service killed (SIGKILL of PID 1) and started again recovering it.
+The same images in the restricted profile (CTR_USER: uid 65532, and an
+arbitrary uid with gid 0; no capability): ready, an order end to end, the
+processes' sandbox, the key in the key manager's memory only; and no start
+without Landlock.
 
 Everything runs on ports and under names of its own (IMAGES_TEST_*), so a
 running `./build.sh` stack (registry 5000, services 8443-8446, PostgreSQL
@@ -942,32 +946,45 @@ PORT_OF = {"crm-api": "CRM_API_PORT", "order-service": "ORDER_SERVICE_PORT",
            "logistics-service": "LOGISTICS_SERVICE_PORT"}
 
 
-def stack_ctr(cmd, name, check=True):
+def ctr_env(env, cmd, name, check=True):
     return run(os.path.join(STACK, "container.sh"), RUN, cmd, name,
-               check=check, env=STACK_ENV)
+               check=check, env=env)
+
+
+def stack_ctr(cmd, name, check=True):
+    return ctr_env(STACK_ENV, cmd, name, check)
 
 
 class StackClient(Client):
-    """A client of one service of the container stack, with its token."""
+    """A client of one service of a container stack, with its token."""
 
-    def __init__(self, name):
-        super().__init__(STACK_PORTS[PORT_OF[name]])
+    def __init__(self, name, ports=STACK_PORTS):
+        super().__init__(ports[PORT_OF[name]])
         if name == "crm-api":
             with open(os.path.join(RUN, "secrets", "api_key")) as f:
                 self.token = f.read().strip()
 
 
-@pytest.fixture(scope="module")
-def container_stack(registry, postgres):
+def whole_stack(env, ports):
+    """The four services started by container.sh with env (their ports
+    in ports), in their order of dependence: yields their clients, then
+    stops them."""
     names = ["inventory-service", "logistics-service", "order-service",
              "crm-api"]
     if sorted(names) != sorted(SERVICES):
         pytest.skip("the whole stack needs all four services")
-    for n in names:
-        stack_ctr("start", n)
-    yield {n: StackClient(n) for n in names}
-    for n in reversed(names):
-        stack_ctr("stop", n, check=False)
+    try:
+        for n in names:
+            ctr_env(env, "start", n)
+        yield {n: StackClient(n, ports) for n in names}
+    finally:
+        for n in reversed(names):
+            ctr_env(env, "stop", n, check=False)
+
+
+@pytest.fixture(scope="module")
+def container_stack(registry, postgres):
+    yield from whole_stack(STACK_ENV, STACK_PORTS)
 
 
 def place_order(clients, qty=1):
@@ -1014,3 +1031,172 @@ def test_each_service_killed_and_started_recovers(container_stack, name):
                         timeout=20), n
     order, _ = place_order(container_stack)
     assert order["status"] == "confirmed", (name, order)
+
+
+# --- the restricted profile (CONTRACT §7): any uid, no capability --------
+
+RESTRICTED_PORTS = {"CRM_API_PORT": "19643", "ORDER_SERVICE_PORT": "19644",
+                    "INVENTORY_SERVICE_PORT": "19645",
+                    "LOGISTICS_SERVICE_PORT": "19646"}
+# INSTANCE: folders, containers and logs of their own (container.sh).
+RESTRICTED_ENV = dict(ENV, **RESTRICTED_PORTS, INSTANCE="r",
+                      CONTAINER_PREFIX=PREFIX + "-r", CTR_USER="65532:65532")
+# OpenShift's restricted-v2: an arbitrary uid without passwd entry, gid 0.
+OPENSHIFT_ENV = dict(ENV, INSTANCE="oc", INVENTORY_SERVICE_PORT="19647",
+                     CONTAINER_PREFIX=PREFIX + "-oc",
+                     CTR_USER="1000770000:0")
+
+
+def ctr_name(env, name):
+    return "%s-%s.%s" % (env["CONTAINER_PREFIX"], name, env["INSTANCE"])
+
+
+def ctr_log_lines(env, name):
+    """The service's own lines (podman's k8s-file format stripped)."""
+    path = os.path.join(RUN, "logs", "%s.%s.log" % (name, env["INSTANCE"]))
+    with open(path) as f:
+        return [line.rstrip("\n").split(" ", 3)[-1] for line in f]
+
+
+def key_scalar(name):
+    out = run("openssl", "ec", "-in", os.path.join(RUN, "pki", name + ".key"),
+              "-text", "-noout").stdout
+    hexs = re.search(r"priv:\n((?:\s+[0-9a-f:]+\n)+)pub:", out).group(1)
+    raw = bytes.fromhex(re.sub(r"[\s:]", "", hexs))[-32:].rjust(32, b"\0")
+    return raw, raw[::-1]            # as bytes, and as BIGNUM limbs
+
+
+def holds(pid, needles):
+    """The process's readable memory holds one of needles (read as root)."""
+    with open("/proc/%d/maps" % pid) as maps, \
+            open("/proc/%d/mem" % pid, "rb") as mem:
+        for line in maps:
+            lo, hi = (int(x, 16) for x in line.split()[0].split("-"))
+            if "r" not in line.split()[1] or "[v" in line:
+                continue
+            try:
+                mem.seek(lo)
+                data = mem.read(hi - lo)
+            except (OSError, ValueError, OverflowError):
+                continue
+            if any(n in data for n in needles):
+                return True
+    return False
+
+
+def keymgr_of(master):
+    for pid in children(master):
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            if b"keymgr" in f.read():
+                return pid
+    raise AssertionError("no key manager under %d" % master)
+
+
+def assert_restricted(env, name, uid, gid):
+    """Every process of the container: uid/gid, no capability, no new
+    privileges, non-dumpable (its /proc files are root's); the workers and
+    key manager under seccomp; the first log line says how it started; the
+    private key is in the key manager's memory only, and a process of the
+    same uid cannot read that memory."""
+    master = int(run("podman", "inspect", "-f", "{{.State.Pid}}",
+                     ctr_name(env, name)).stdout)
+    kids = children(master)
+    assert len(kids) >= 3, kids                 # workers + key manager
+    for pid in [master] + kids:
+        s = status(pid)
+        assert s["Uid"] == [str(uid)] * 4 and s["Gid"] == [str(gid)] * 4
+        assert int(s["CapEff"][0], 16) == 0 and s["NoNewPrivs"] == ["1"]
+        assert os.stat("/proc/%d/status" % pid).st_uid == 0, pid
+    for pid in kids:
+        assert status(pid)["Seccomp"] == ["2"], pid
+    lines = ctr_log_lines(env, name)
+    assert lines[0].startswith("[parent]: unprivileged start (uid %d, gid "
+                               "%d): no chroot, no privilege drop"
+                               % (uid, gid)), lines[:3]
+    assert any("Landlock (ABI" in line and "/etc/crm/tls/key.pem" not in
+               line for line in lines), lines[:10]
+    keymgr = keymgr_of(master)
+    needles = key_scalar(name)
+    assert holds(keymgr, needles)
+    assert not any(holds(p, needles) for p in [master] + kids
+                   if p != keymgr)
+    same_uid = run("setpriv", "--reuid", str(uid), "--regid", str(gid),
+                   "--clear-groups", "python3", "-c",
+                   "open('/proc/%d/mem', 'rb')" % keymgr, check=False)
+    assert same_uid.returncode != 0 and "PermissionError" in \
+        same_uid.stderr, same_uid.stderr
+
+
+@pytest.fixture(scope="module")
+def restricted_stack(registry, postgres):
+    yield from whole_stack(RESTRICTED_ENV, RESTRICTED_PORTS)
+
+
+def test_restricted_stack_runs_an_order(restricted_stack):
+    """All four images as uid 65532, every capability dropped, no new
+    privileges, root read-only, the secrets readable through the group:
+    ready, an order confirmed end to end, and the sandbox holds."""
+    for name, client in restricted_stack.items():
+        assert wait_for(lambda: client.call("GET", "/readyz")[0] == 200,
+                        timeout=20), name
+    order, left = place_order(restricted_stack, qty=2)
+    assert order["status"] == "confirmed", order
+    assert left["quantity"] == 8
+    for name in restricted_stack:
+        info = json.loads(run("podman", "inspect",
+                              ctr_name(RESTRICTED_ENV, name)).stdout)[0]
+        hc = info["HostConfig"]
+        assert hc["ReadonlyRootfs"] is True and hc["CapAdd"] in (None, [])
+        assert "no-new-privileges" in " ".join(hc["SecurityOpt"])
+        assert info["Config"]["User"] == "65532:65532"
+        assert_restricted(RESTRICTED_ENV, name, 65532, 65532)
+
+
+def test_restricted_as_an_arbitrary_uid_with_gid_0(registry, postgres):
+    """OpenShift's way: a uid with no passwd entry, gid 0, the secrets
+    readable by group 0; the rest as above."""
+    try:
+        ctr_env(OPENSHIFT_ENV, "start", "inventory-service")
+        client = Client(OPENSHIFT_ENV["INVENTORY_SERVICE_PORT"])
+        assert wait_for(lambda: client.call("GET", "/readyz")[0] == 200)
+        st, body = client.call("PUT", "/inventory/IMG-OC", {"quantity": 3})
+        assert st in (200, 201), body
+        st, body = client.call("GET", "/inventory/IMG-OC")
+        assert st == 200 and body["quantity"] == 3
+        assert_restricted(OPENSHIFT_ENV, "inventory-service", 1000770000, 0)
+    finally:
+        ctr_env(OPENSHIFT_ENV, "stop", "inventory-service", check=False)
+
+
+def test_restricted_refuses_to_start_without_landlock(registry, postgres,
+                                                       tmp_path):
+    """Where the kernel or the runtime's seccomp profile gives no Landlock,
+    an unprivileged start would leave the key file within a worker's
+    reach: the service refuses to start, and says why."""
+    with open("/usr/share/containers/seccomp.json") as f:
+        profile = json.load(f)
+    for rule in profile["syscalls"]:
+        rule["names"] = [n for n in rule["names"]
+                         if not n.startswith("landlock_")]
+    (tmp_path / "seccomp.json").write_text(json.dumps(profile))
+    name = "inventory-service"
+    try:
+        ctr_env(OPENSHIFT_ENV, "start", name)
+        info = json.loads(run("podman", "inspect",
+                              ctr_name(OPENSHIFT_ENV, name)).stdout)[0]
+    finally:
+        ctr_env(OPENSHIFT_ENV, "stop", name, check=False)
+    args = ["podman", "run", "--rm", "--network", "host", "--read-only",
+            "--user", info["Config"]["User"], "--cap-drop", "all",
+            "--security-opt", "no-new-privileges",
+            "--security-opt", "seccomp=%s" % (tmp_path / "seccomp.json")]
+    for m in info["Mounts"]:
+        args += ["-v", "%s:%s:ro" % (m["Source"], m["Destination"])]
+    for e in info["Config"]["Env"]:
+        if not e.startswith(("PATH=", "container=", "HOME=", "HOSTNAME=")):
+            args += ["--env", e]
+    r = subprocess.run(args + [info["ImageName"]], env=ENV, timeout=60,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True)
+    assert r.returncode != 0, r.stdout
+    assert "no chroot and no Landlock" in r.stdout, r.stdout

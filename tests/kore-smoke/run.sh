@@ -7,16 +7,24 @@
 # checks, failing (exit 1) on the first broken promise:
 #   - the binary is static (when it is the musl one): no loader, no dlopen;
 #   - one parent, one keymgr, two workers; workers and keymgr run with a
-#     non-zero uid and seccomp mode 2; the private key is in the keymgr's
-#     memory and in no other process's;
+#     non-zero uid and seccomp mode 2, every process non-dumpable; the
+#     private key is in the keymgr's memory and in no other process's;
+#   - from a worker's position (GET /attack) the keymgr's memory and the key
+#     file are out of reach: /proc/<keymgr>/mem, ptrace, process_vm_readv,
+#     open(key.pem) all fail;
 #   - TLS 1.2 and 1.3 work with curl --cacert (localhost and 127.0.0.1);
 #     TLS 1.0/1.1 and CBC suites are refused; HSTS is sent;
 #   - errors raised by Kore's HTTP layer come in the contract's JSON shape
 #     with X-Request-Id (404, 405 + Allow, 413, 414, 431);
 #   - stdout log lines are not repeated by the forks;
 #   - a clean stop exits 0, a failed privilege drop exits non-zero.
-# Needs: openssl, curl, python3, a "nobody" user. PORT may be overridden
-# with KORE_SMOKE_PORT.
+# Then the same binary and config started as uid 65532, gid 0, with no
+# capability and no_new_privs (CONTRACT §7's "restricted" profile): it says
+# so in its first log line, runs without chroot and uid switch, its workers
+# confined by Landlock and seccomp, and the same checks hold: processes,
+# key location, TLS, the sandboxed probe, the attack, a clean stop.
+# Needs: openssl, curl, python3, setpriv, a "nobody" user. PORT may be
+# overridden with KORE_SMOKE_PORT.
 
 set -u
 
@@ -44,6 +52,183 @@ stop_server() {
 	fi
 }
 trap stop_server EXIT
+
+# start LOG [WRAPPER...]: RUN_BIN with CONF in the foreground with an
+# empty environment (through WRAPPER, e.g. setpriv), stdout and stderr to
+# LOG; sets PARENT; dies unless /hello answers within 10 s.
+start() {
+	local log=$1 up=0
+	shift
+	env -i $ENVIRON "$@" "$RUN_BIN" -f -c "$CONF" > "$log" 2>&1 &
+	PARENT=$!
+	for _ in $(seq 100); do
+		if curl -sf --cacert "$P/ca.pem" "$URL/hello" -o /dev/null; then
+			up=1
+			break
+		fi
+		kill -0 "$PARENT" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ $up = 1 ] || { cat "$log"; die "server did not come up"; }
+}
+
+# hello_tls: GET /hello over TLS 1.2 and 1.3, by name and by address (the
+# last answer's head in $DIR/h.txt).
+hello_tls() {
+	for v in 1.2 1.3; do
+		for host in localhost 127.0.0.1; do
+			out=$(curl -sS --cacert "$P/ca.pem" --tlsv$v --tls-max $v \
+			    -D "$DIR/h.txt" "https://$host:$PORT/hello" 2>&1)
+			if [ "$out" = '{"status":"ok","service":"kore-smoke"}' ]; then
+				ok "TLS $v to $host: $out"
+			else
+				fail "TLS $v to $host: $out"
+			fi
+		done
+	done
+}
+
+# probe: name resolution, libpq and libcurl inside a worker's sandbox. Only
+# for the musl build: the host (glibc) libcurl's threaded resolver needs
+# clone3, socketpair and rseq, which the services never call.
+probe() {
+	case "$BIN" in
+	*/host/*) out='{"dns":-3,"pgsql":1,"curl":6} 200 (skipped on host)' ;;
+	*) out=$(curl -sS -m 30 --cacert "$P/ca.pem" -w ' %{http_code}' "$URL/probe" 2>&1) ;;
+	esac
+	case "$out" in
+	'{"dns":'*'"pgsql":1,"curl":6} 200'*)
+		ok "resolver, libpq and libcurl run inside the sandbox: $out" ;;
+	*)	fail "probe: $out" ;;
+	esac
+	pgrep -P "$PARENT" > /dev/null || fail "no children left after the probe"
+}
+
+# clean_stop LOG: SIGTERM (a drain: drain_delay, 1 s by default, then
+# whatever is in flight) ends in exit 0 within 10 s, with no sandbox
+# violation logged.
+clean_stop() {
+	local t0=$SECONDS rc
+	kill -TERM "$PARENT"
+	for _ in $(seq 100); do
+		kill -0 "$PARENT" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$PARENT" 2>/dev/null; then
+		fail "still running 10 s after SIGTERM"
+		kill -KILL "$PARENT"
+	fi
+	wait "$PARENT"
+	rc=$?
+	PARENT=
+	[ $rc = 0 ] && ok "clean stop exits 0 ($((SECONDS - t0)) s)" ||
+	    fail "clean stop exited $rc"
+	grep -q 'sandbox violation' "$1" &&
+	    fail "sandbox violation: $(grep -A2 'sandbox violation' "$1")"
+}
+
+# processes [UID]: sets KEYMGR and WORKERS (children of PARENT); one keymgr
+# and two workers, both running as a non-root uid (UID if given) under
+# seccomp mode 2, and every process, the parent too, non-dumpable (its
+# /proc/<pid> files then belong to root).
+processes() {
+	KEYMGR=
+	WORKERS=
+	for pid in $(pgrep -P "$PARENT"); do
+		title=$(tr '\0' ' ' < "/proc/$pid/cmdline")
+		case "$title" in
+		*keymgr*)	KEYMGR=$pid ;;
+		*wrk*)		WORKERS="$WORKERS $pid" ;;
+		*)		fail "unknown child $pid: $title" ;;
+		esac
+	done
+	nworkers=$(echo $WORKERS | wc -w)
+	[ -n "$KEYMGR" ] || fail "no keymgr process"
+	[ "$nworkers" = 2 ] || fail "expected 2 workers, found $nworkers"
+	for pid in $KEYMGR $WORKERS; do
+		uid=$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")
+		sc=$(awk '/^Seccomp:/ { print $2 }' "/proc/$pid/status")
+		[ "$uid" != 0 ] || fail "process $pid runs as root"
+		[ -z "${1:-}" ] || [ "$uid" = "$1" ] ||
+		    fail "process $pid runs as uid $uid, not $1"
+		[ "$sc" = 2 ] || fail "process $pid has Seccomp: $sc"
+	done
+	for pid in $PARENT $KEYMGR $WORKERS; do
+		[ "$(stat -c %u "/proc/$pid/status")" = 0 ] ||
+		    fail "process $pid is dumpable"
+	done
+	ok "parent $PARENT, keymgr $KEYMGR, workers$WORKERS: uid != 0, Seccomp: 2, non-dumpable"
+}
+
+# key_only_in_keymgr: the private scalar is in the keymgr's memory and in no
+# other process's.
+key_only_in_keymgr() {
+	SCALAR=$(openssl ec -in "$P/leaf.key" -text -noout 2>/dev/null |
+	    awk '/^priv:/ { p = 1; next } /^pub:/ { p = 0 } p' | tr -d ' :\n')
+	python3 - "$SCALAR" "$KEYMGR" "$PARENT" $WORKERS <<'EOF' || fail "key location"
+import sys, re
+scalar = bytes.fromhex(sys.argv[1])
+scalar = scalar[-32:].rjust(32, b"\0")
+needles = (scalar, scalar[::-1])       # raw and BIGNUM (little endian limbs)
+
+def holds(pid):
+    found = False
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb") as mem:
+        for line in maps:
+            m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+)", line)
+            lo, hi, perms = int(m[1], 16), int(m[2], 16), m[3]
+            if "r" not in perms or "[vvar]" in line or "[vsyscall]" in line:
+                continue
+            if hi - lo > 1 << 30:       # sanitizer shadow/reserve
+                continue
+            off = lo
+            while off < hi:             # overlapping 16 MiB chunks
+                n = min(16 << 20, hi - off)
+                try:
+                    mem.seek(off)
+                    data = mem.read(n + 31 if off + n < hi else n)
+                except (OSError, ValueError):
+                    break
+                if any(x in data for x in needles):
+                    return True
+                off += n
+    return found
+
+keymgr, others = sys.argv[2], sys.argv[3:]
+ok = True
+if not holds(keymgr):
+    print(f"private key not found in keymgr {keymgr}")
+    ok = False
+for pid in others:
+    if holds(pid):
+        print(f"private key found in process {pid}")
+        ok = False
+if ok:
+    print("ok: the private key is in the keymgr only")
+sys.exit(0 if ok else 1)
+EOF
+}
+
+# attack: GET /attack, from a worker's position: every attempt on the
+# keymgr fails, and the answer came from one of WORKERS, under seccomp.
+attack() {
+	out=$(curl -sS -m 10 --cacert "$P/ca.pem" "$URL/attack" 2>&1)
+	if python3 - "$out" $WORKERS <<'EOF'
+import json, sys
+r = json.loads(sys.argv[1])
+assert r["pid"] in [int(w) for w in sys.argv[2:]], ("not a worker", r)
+with open("/proc/%d/status" % r["pid"]) as f:
+    assert "Seccomp:\t2\n" in f.read(), ("no seccomp", r)
+tried = ("proc_mem", "ptrace_attach", "ptrace_seize", "process_vm_readv",
+         "key_file")
+assert all(r[k] != 0 for k in tried), ("an attempt worked", r)
+EOF
+	then
+		ok "from a worker, the keymgr's memory and key are out of reach (errnos): $out"
+	else
+		fail "attack: $out"
+	fi
+}
 
 rm -rf "$DIR"
 mkdir -p "$DIR/root" "$DIR/keys" "$DIR/pki"
@@ -89,106 +274,22 @@ chmod 0400 "$DIR/keys/key.pem"
 
 sed -e "s#@DIR@#$DIR#g" -e "s#@PORT@#$PORT#g" -e "s#@TRACE@#$TRACE#g" \
     "$HERE/smoke.conf.in" > "$DIR/smoke.conf"
+RUN_BIN=$BIN
+CONF=$DIR/smoke.conf
 
 # --- start: as root, foreground, empty environment, stdout to a file --------
 # The host (ASan) build reports Kore's exit-time allocations as leaks.
 ENVIRON=
 case "$BIN" in */host/*) ENVIRON=ASAN_OPTIONS=detect_leaks=0 ;; esac
-env -i $ENVIRON "$BIN" -f -c "$DIR/smoke.conf" > "$DIR/kore.log" 2>&1 &
-PARENT=$!
-
-up=0
-for _ in $(seq 100); do
-	if curl -sf --cacert "$P/ca.pem" "$URL/hello" -o /dev/null; then
-		up=1
-		break
-	fi
-	kill -0 "$PARENT" 2>/dev/null || break
-	sleep 0.1
-done
-[ $up = 1 ] || { cat "$DIR/kore.log"; die "server did not come up"; }
+start "$DIR/kore.log"
 ok "server up (pid $PARENT) with an empty environment"
 
 # --- processes ------------------------------------------------------------
-KEYMGR=
-WORKERS=
-for pid in $(pgrep -P "$PARENT"); do
-	title=$(tr '\0' ' ' < "/proc/$pid/cmdline")
-	case "$title" in
-	*keymgr*)	KEYMGR=$pid ;;
-	*wrk*)		WORKERS="$WORKERS $pid" ;;
-	*)		fail "unknown child $pid: $title" ;;
-	esac
-done
-nworkers=$(echo $WORKERS | wc -w)
-[ -n "$KEYMGR" ] || fail "no keymgr process"
-[ "$nworkers" = 2 ] || fail "expected 2 workers, found $nworkers"
-for pid in $KEYMGR $WORKERS; do
-	uid=$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")
-	sc=$(awk '/^Seccomp:/ { print $2 }' "/proc/$pid/status")
-	[ "$uid" != 0 ] || fail "process $pid runs as root"
-	[ "$sc" = 2 ] || fail "process $pid has Seccomp: $sc"
-done
-ok "parent $PARENT, keymgr $KEYMGR, workers$WORKERS: uid != 0, Seccomp: 2"
-
-# The private scalar must be in the keymgr's memory and nowhere else.
-SCALAR=$(openssl ec -in "$P/leaf.key" -text -noout 2>/dev/null |
-    awk '/^priv:/ { p = 1; next } /^pub:/ { p = 0 } p' | tr -d ' :\n')
-python3 - "$SCALAR" "$KEYMGR" "$PARENT" $WORKERS <<'EOF' || fail "key location"
-import sys, re
-scalar = bytes.fromhex(sys.argv[1])
-scalar = scalar[-32:].rjust(32, b"\0")
-needles = (scalar, scalar[::-1])       # raw and BIGNUM (little endian limbs)
-
-def holds(pid):
-    found = False
-    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb") as mem:
-        for line in maps:
-            m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+)", line)
-            lo, hi, perms = int(m[1], 16), int(m[2], 16), m[3]
-            if "r" not in perms or "[vvar]" in line or "[vsyscall]" in line:
-                continue
-            if hi - lo > 1 << 30:       # sanitizer shadow/reserve
-                continue
-            off = lo
-            while off < hi:             # overlapping 16 MiB chunks
-                n = min(16 << 20, hi - off)
-                try:
-                    mem.seek(off)
-                    data = mem.read(n + 31 if off + n < hi else n)
-                except (OSError, ValueError):
-                    break
-                if any(x in data for x in needles):
-                    return True
-                off += n
-    return found
-
-keymgr, others = sys.argv[2], sys.argv[3:]
-ok = True
-if not holds(keymgr):
-    print(f"private key not found in keymgr {keymgr}")
-    ok = False
-for pid in others:
-    if holds(pid):
-        print(f"private key found in process {pid}")
-        ok = False
-if ok:
-    print("ok: the private key is in the keymgr only")
-sys.exit(0 if ok else 1)
-EOF
+processes
+key_only_in_keymgr
 
 # --- TLS ----------------------------------------------------------------------
-for v in 1.2 1.3; do
-	for host in localhost 127.0.0.1; do
-		out=$(curl -sS --cacert "$P/ca.pem" --tlsv$v --tls-max $v \
-		    -D "$DIR/h.txt" "https://$host:$PORT/hello" 2>&1)
-		if [ "$out" = '{"status":"ok","service":"kore-smoke"}' ]; then
-			ok "TLS $v to $host: $out"
-		else
-			fail "TLS $v to $host: $out"
-		fi
-	done
-done
+hello_tls
 grep -qi '^strict-transport-security: max-age=63072000' "$DIR/h.txt" ||
     fail "no HSTS header"
 
@@ -283,31 +384,14 @@ out=$(curl -sS --cacert "$P/ca.pem" -X POST -H 'Content-Type: application/json' 
 [ "$out" = '{"status":"ok","service":"kore-smoke"}' ] ||
     fail "POST /upload after errors: $out"
 
-# Name resolution, libpq and libcurl inside a worker's sandbox. Only for
-# the musl build: the host (glibc) libcurl's threaded resolver needs
-# clone3, socketpair and rseq, which the services never call.
-case "$BIN" in
-*/host/*) out='{"dns":-3,"pgsql":1,"curl":6} 200 (skipped on host)' ;;
-*) out=$(curl -sS -m 30 --cacert "$P/ca.pem" -w ' %{http_code}' "$URL/probe" 2>&1) ;;
-esac
-case "$out" in
-'{"dns":'*'"pgsql":1,"curl":6} 200'*)
-	ok "resolver, libpq and libcurl run inside the sandbox: $out" ;;
-*)	fail "probe: $out" ;;
-esac
-pgrep -P "$PARENT" > /dev/null || fail "no children left after the probe"
+probe
+attack
 
 # --- logs and stop ----------------------------------------------------------
 n=$(grep -c 'is starting up' "$DIR/kore.log")
 [ "$n" = 1 ] || fail "'is starting up' logged $n times (stdout not line buffered)"
 
-kill -TERM "$PARENT"
-wait "$PARENT"
-rc=$?
-PARENT=
-[ $rc = 0 ] && ok "clean stop exits 0" || fail "clean stop exited $rc"
-grep -q 'sandbox violation' "$DIR/kore.log" &&
-    fail "sandbox violation: $(grep -A2 'sandbox violation' "$DIR/kore.log")"
+clean_stop "$DIR/kore.log"
 
 # --- a failed privilege drop must not exit 0 ----------------------------------
 sed 's/^runas.*/runas crm-no-such-user/' "$DIR/smoke.conf" > "$DIR/bad.conf"
@@ -318,6 +402,49 @@ if [ $rc = 0 ] || [ $rc = 124 ]; then
 else
 	ok "failed privilege drop exits $rc"
 fi
+
+# --- the restricted profile: any uid, gid 0, no capability at all ----------
+# The same binary and config, copied where any uid can reach them (the tree
+# may lie in a home folder of mode 0700: ci/fresh-machine's /root). Its
+# runas/root lines are not used (no chroot, no uid switch); the keymgr reads
+# the key as that uid, so the key is its.
+RUID=65532
+RDIR=$(mktemp -d /tmp/kore-smoke.XXXXXX) || die "no temporary folder"
+chmod 0755 "$RDIR"
+mkdir -p "$RDIR/root" "$RDIR/keys"
+cp "$BIN" "$RDIR/kore-smoke"
+cp "$DIR/ffdhe2048.pem" "$RDIR/"
+cp "$P/leaf.pem" "$RDIR/keys/cert.pem"
+cp "$P/leaf.key" "$RDIR/keys/key.pem"
+chown "$RUID" "$RDIR/keys/key.pem" "$RDIR/keys/cert.pem"
+chmod 0400 "$RDIR/keys/key.pem"
+sed -e "s#@DIR@#$RDIR#g" -e "s#@PORT@#$PORT#g" -e "s#@TRACE@#$TRACE#g" \
+    "$HERE/smoke.conf.in" > "$RDIR/smoke.conf"
+RUN_BIN=$RDIR/kore-smoke
+CONF=$RDIR/smoke.conf
+start "$DIR/kore-restricted.log" setpriv --reuid "$RUID" --regid 0 \
+    --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs
+ok "restricted: server up (pid $PARENT) as uid $RUID, gid 0, no capability"
+first=$(head -n 1 "$DIR/kore-restricted.log")
+case "$first" in
+*"unprivileged start (uid $RUID, gid 0): no chroot, no privilege drop"*)
+	ok "restricted: first log line: $first" ;;
+*)	fail "restricted: first log line: $first" ;;
+esac
+grep -q 'Landlock (ABI [0-9]*) leaves each worker reading only' \
+    "$DIR/kore-restricted.log" || fail "restricted: no Landlock log line"
+processes "$RUID"
+st=$(cat "/proc/$PARENT/status")
+case "$st" in
+*"CapEff:	0000000000000000"*"NoNewPrivs:	1"*) ;;
+*)	fail "restricted: the parent has capabilities or new privileges" ;;
+esac
+key_only_in_keymgr
+hello_tls
+probe
+attack
+clean_stop "$DIR/kore-restricted.log"
+rm -rf "$RDIR"
 
 if [ $FAILS -gt 0 ]; then
 	echo "kore-smoke: $FAILS failure(s); logs in $DIR"

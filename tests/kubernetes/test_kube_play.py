@@ -12,10 +12,9 @@ several replicas, rolling updates, admission by the Pod Security
 Standards (tests/kubernetes/test_manifests.py checks the manifests for
 those).
 
-Baseline runs today. The restricted profile needs the services to start
-unprivileged (issue 14 §1: today they exit with "cannot chroot"): its test
-is an expected failure until they do; it is strict, so it turns red the
-day it passes, to be made a plain test.
+Both overlays run: baseline (root with SETUID, SETGID, SYS_CHROOT) and
+restricted (uid 65532, no capability: the services start without chroot
+and uid switch by themselves, CONTRACT §7).
 
 Own ports and names (never the stack's 8443-8446/55432/5000 nor the image
 tests' 15000/56432): services 28443-28446, PostgreSQL 57432, registry
@@ -228,20 +227,34 @@ def test_baseline_overlay_runs_an_order(stack):
         down(path)
 
 
-@pytest.mark.xfail(strict=True, reason="the services do not yet start "
-                   "unprivileged (issue 14 §1: 'cannot chroot'); when they "
-                   "do, this passes and must become a plain test")
 def test_restricted_overlay_runs_an_order(stack):
     path = play(stack, "restricted")
     try:
-        assert wait_ready(15), "not ready:\n" + "\n".join(
+        assert wait_ready(), "not ready:\n" + "\n".join(
             "%s: %s" % (n, logs(n)) for n in NAMES if not ready(PORTS[n]))
         r = run(os.path.join(REPO, "tests", "smoke", "order.sh"),
                 os.path.join(RUN, "stack.env"))
         assert "is confirmed" in r.stdout
         for n in NAMES:
-            st = status(master_pid(n))
-            assert st["Uid"].split()[0] == "65532"
-            assert int(st["CapEff"], 16) == 0
+            ctr = "%s-%s-%s" % (PREFIX, n, n)
+            hc = json.loads(run("podman", "inspect", ctr).stdout)[0][
+                "HostConfig"]
+            assert hc["ReadonlyRootfs"] is True
+            assert "no-new-privileges" in " ".join(hc["SecurityOpt"])
+            # Its first log line says how it started.
+            first = run("podman", "logs", ctr).stdout.split("\n", 1)[0]
+            assert "unprivileged start (uid 65532, gid 65532): no chroot, " \
+                "no privilege drop" in first, (n, first)
+            master = master_pid(n)
+            kids = [int(k) for k in
+                    run("pgrep", "-P", str(master)).stdout.split()]
+            assert len(kids) >= 3, n           # workers + key manager
+            for pid in [master] + kids:
+                st = status(pid)
+                assert st["Uid"].split() == ["65532"] * 4, (n, pid)
+                assert int(st["CapEff"], 16) == 0, (n, pid)
+                assert st["NoNewPrivs"] == "1", (n, pid)
+            for pid in kids:
+                assert status(pid)["Seccomp"] == "2", (n, pid)
     finally:
         down(path)

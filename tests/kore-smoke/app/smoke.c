@@ -9,10 +9,17 @@
  */
 
 #include <sys/types.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -24,6 +31,9 @@
 
 int	smoke_hello(struct http_request *);
 int	smoke_probe(struct http_request *);
+int	smoke_attack(struct http_request *);
+
+static int	attack_errno(int);
 
 /* Not a service of the one list (apps/NAME/service.decl): its own. */
 static const char *const	smoke_calls[] = { NULL };
@@ -137,4 +147,72 @@ smoke_probe(struct http_request *req)
 	kore_buf_cleanup(&buf);
 
 	return (KORE_RESULT_OK);
+}
+
+/*
+ * GET /attack: what a worker taken over would try against the key manager,
+ * the one process that holds the private key: read its memory through
+ * /proc/<pid>/mem, ptrace it (PTRACE_ATTACH, PTRACE_SEIZE), read its memory
+ * with process_vm_readv(), and open the key file itself. Answers the errno
+ * of each attempt (0: it worked) and the worker's own pid, which run.sh
+ * checks is a worker under seccomp. Every attempt must fail, in both
+ * profiles (CONTRACT §7).
+ */
+int
+smoke_attack(struct http_request *req)
+{
+	struct kore_buf		buf;
+	struct iovec		local, remote;
+	pid_t			keymgr;
+	char			path[PATH_MAX], key[PATH_MAX], peek[16];
+	int			fd, e_mem, e_attach, e_seize, e_vm, e_key;
+
+	keymgr = kore_worker_data(KORE_WORKER_KEYMGR_IDX)->pid;
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/mem", (int)keymgr);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if ((e_mem = attack_errno(fd)) == 0)
+		(void)close(fd);
+
+	e_attach = attack_errno((int)ptrace(PTRACE_ATTACH, keymgr, NULL, NULL));
+	e_seize = attack_errno((int)ptrace(PTRACE_SEIZE, keymgr, NULL, NULL));
+
+	/* The key manager is a fork of the same image: same addresses. */
+	local.iov_base = peek;
+	local.iov_len = sizeof(peek);
+	remote.iov_base = &keymgr_root_path;
+	remote.iov_len = sizeof(peek);
+	e_vm = attack_errno((int)process_vm_readv(keymgr, &local, 1,
+	    &remote, 1, 0));
+
+	/* certkey as the key manager opens it: inside keymgr_root. */
+	if (primary_dom->certkey[0] == '/') {
+		(void)snprintf(key, sizeof(key), "%s", primary_dom->certkey);
+	} else {
+		(void)snprintf(key, sizeof(key), "%s/%s", keymgr_root_path,
+		    primary_dom->certkey);
+	}
+	fd = open(key, O_RDONLY | O_CLOEXEC);
+	if ((e_key = attack_errno(fd)) == 0)
+		(void)close(fd);
+
+	kore_buf_init(&buf, 256);
+	kore_buf_appendf(&buf, "{\"pid\":%d,\"keymgr\":%d,\"proc_mem\":%d,"
+	    "\"ptrace_attach\":%d,\"ptrace_seize\":%d,"
+	    "\"process_vm_readv\":%d,\"key_file\":%d}", (int)getpid(),
+	    (int)keymgr, e_mem, e_attach, e_seize, e_vm, e_key);
+
+	http_response_header(req, "content-type",
+	    "application/json; charset=utf-8");
+	http_response(req, HTTP_STATUS_OK, buf.data, buf.offset);
+	kore_buf_cleanup(&buf);
+
+	return (KORE_RESULT_OK);
+}
+
+/* 0 when the call worked, else its errno. */
+static int
+attack_errno(int r)
+{
+	return (r == -1 ? errno : 0);
 }
