@@ -10,6 +10,9 @@
  * cannot be reached or is overloaded, 500 otherwise, never SQL text) and
  * logs one line: the request id, the statement's name, the SQLSTATE and
  * PostgreSQL's primary message (never its DETAIL or CONTEXT: row data).
+ * A statement whose result type a migration changed under its prepared
+ * plan ("cached plan must not change result type") is prepared again and
+ * run once more, never failed for it (docs/operations.md, "Migrations").
  *
  * Configuration (environment, read once in the parent before the workers
  * fork and chroot):
@@ -60,6 +63,7 @@ struct db_call {
 	int			queued;		/* counted as waiting */
 	struct kore_timer	*deadline;	/* db_expire() pending */
 	int			expired;	/* no answer by the deadline */
+	int			replanned;	/* run again once: db_replan() */
 	u_int32_t		timeout_ms;	/* its deadline; 0: the
 						   default (see above) */
 

@@ -56,6 +56,12 @@
 /* The readiness check's own deadline: /readyz waits for it. */
 #define DB_READY_DEADLINE_MS	1000
 
+/*
+ * An execution's SQLSTATE when a migration changed the statement's result
+ * type under its prepared plan (pgsql-prepared-statements.patch).
+ */
+#define DB_STALE_PLAN		"0A000"
+
 /* The longest error text a log line carries. */
 #define DB_ERROR_TEXT_MAX	256
 
@@ -69,6 +75,7 @@ static int	db_run(struct db_call *, const struct db_stmt *,
 static void	db_callback(struct kore_pgsql *, void *);
 static void	db_wake(void *, u_int64_t);
 static int	db_fail(struct db_call *, struct svc_error *);
+static int	db_replan(struct db_call *);
 static void	db_error_text(const struct db_call *, char *, size_t);
 static void	db_arm(struct db_call *, struct http_request *);
 static void	db_expire(void *, u_int64_t);
@@ -323,6 +330,8 @@ db_run(struct db_call *c, const struct db_stmt *st, const char **values,
 			case KORE_PGSQL_STATE_WAIT:
 				return (DB_PENDING);
 			case KORE_PGSQL_STATE_ERROR:
+				if (db_replan(c))
+					break;
 				return (db_fail(c, err));
 			case KORE_PGSQL_STATE_COMPLETE:
 				/* Kore has put the connection back already. */
@@ -389,6 +398,7 @@ db_done(struct db_call *c)
 		c->deadline = NULL;
 	}
 	c->expired = 0;
+	c->replanned = 0;
 	if (c->result != NULL) {
 		PQclear(c->result);
 		c->result = NULL;
@@ -460,6 +470,47 @@ int
 db_isnull(const struct db_call *c, int row, int col)
 {
 	return (PQgetisnull(c->result, row, col));
+}
+
+/*
+ * A migration changed what the statement returns (a column, a function's
+ * result type) under its prepared plan: PostgreSQL refuses it with
+ * "cached plan must not change result type", and on every execution until
+ * it is prepared again, which Kore's pgsql layer now does on each of the
+ * worker's connections. Run it once more, from a new setup: safe, as the
+ * statement failed as a whole (each is a transaction of its own). 1 when
+ * it will.
+ */
+static int
+db_replan(struct db_call *c)
+{
+	struct http_request	*req;
+	const char		*state, *rid;
+
+	if (c->replanned || c->expired || c->pgsql.result == NULL)
+		return (0);
+	state = PQresultErrorField(c->pgsql.result, PG_DIAG_SQLSTATE);
+	if (state == NULL || strcmp(state, DB_STALE_PLAN))
+		return (0);
+
+	req = c->pgsql.req;
+	rid = req != NULL ? svc_request_id(req) : c->request_id;
+	svc_log(SVC_LOG_INFO, rid, "db %s: its plan is stale (a migration "
+	    "changed its result type): prepared again", c->stmt->name);
+	db_count(c, "replanned");
+
+	/* Its connection goes back to the pool; the setup takes one. */
+	db_hold(c, 0);
+	kore_pgsql_cleanup(&c->pgsql);
+	kore_pgsql_init(&c->pgsql);
+	if (req != NULL)
+		kore_pgsql_bind_request(&c->pgsql, req);
+	else
+		kore_pgsql_bind_callback(&c->pgsql, db_callback, c);
+	c->replanned = 1;
+	c->state = DB_CALL_SETUP;
+
+	return (1);
 }
 
 /*

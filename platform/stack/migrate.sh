@@ -10,6 +10,9 @@
 # A second run applies nothing. An applied migration whose file has changed
 # is an error (write a new migration instead). Migration files must not
 # contain BEGIN/COMMIT. CRM_SQL_DIR overrides the sql/ directory (tests).
+# Running replicas of the previous release must keep working on what a
+# migration makes: expand, then contract (docs/operations.md, "Migrations
+# during a rolling update").
 
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
