@@ -68,7 +68,7 @@ crm_customer_create(struct http_request *req)
 	struct cust_state	*st;
 
 	if (!svc_begin(req, &r_customers))
-		return (KORE_RESULT_OK);
+		return (svc_stopped(req));
 
 	st = svc_app_state(req, sizeof(*st), cust_cleanup);
 	if (!st->ready) {
@@ -86,7 +86,7 @@ crm_customer_get(struct http_request *req)
 	struct cust_state	*st;
 
 	if (!svc_begin(req, &r_customer))
-		return (KORE_RESULT_OK);
+		return (svc_stopped(req));
 
 	st = svc_app_state(req, sizeof(*st), cust_cleanup);
 	if (!st->ready) {

@@ -148,7 +148,7 @@ crm_order_create(struct http_request *req)
 	struct ord_state	*st;
 
 	if (!svc_begin(req, &r_orders))
-		return (KORE_RESULT_OK);
+		return (svc_stopped(req));
 
 	st = svc_app_state(req, sizeof(*st), ord_cleanup);
 	switch (st->phase) {
@@ -177,7 +177,7 @@ crm_order_get(struct http_request *req)
 	struct ord_state	*st;
 
 	if (!svc_begin(req, &r_order))
-		return (KORE_RESULT_OK);
+		return (svc_stopped(req));
 
 	st = svc_app_state(req, sizeof(*st), ord_cleanup);
 	if (st->phase == PHASE_PREPARE) {

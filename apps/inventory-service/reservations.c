@@ -82,7 +82,7 @@ inventory_reserve(struct http_request *req)
 
 	if ((st = svc_enter(req, &r_reserve, sizeof(*st), res_cleanup,
 	    reserve_prepare)) == NULL)
-		return (KORE_RESULT_OK);
+		return (svc_stopped(req));
 
 	return (res_run(req, st, &q_reserve));
 }
@@ -94,7 +94,7 @@ inventory_commit(struct http_request *req)
 
 	if ((st = svc_enter(req, &r_commit, sizeof(*st), res_cleanup,
 	    commit_prepare)) == NULL)
-		return (KORE_RESULT_OK);
+		return (svc_stopped(req));
 
 	return (res_run(req, st, &q_settle));
 }
@@ -106,7 +106,7 @@ inventory_release(struct http_request *req)
 
 	if ((st = svc_enter(req, &r_release, sizeof(*st), res_cleanup,
 	    settle_prepare)) == NULL)
-		return (KORE_RESULT_OK);
+		return (svc_stopped(req));
 
 	return (res_run(req, st, &q_settle));
 }

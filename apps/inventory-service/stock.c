@@ -69,7 +69,7 @@ inventory_item(struct http_request *req)
 
 	if ((st = svc_enter(req, &r_stock, sizeof(*st), stock_cleanup,
 	    stock_prepare)) == NULL)
-		return (KORE_RESULT_OK);
+		return (svc_stopped(req));
 
 	if (!db_fetch(req, &st->call, st->put ? &q_stock_put : &q_stock_get,
 	    st->params, &r))

@@ -100,7 +100,7 @@ logistics_create(struct http_request *req)
 	int			level;
 
 	if (!svc_begin(req, &r_create))
-		return (KORE_RESULT_OK);
+		return (svc_stopped(req));
 
 	if ((body = svc_body_json(req, &create_schema)) == NULL)
 		return (KORE_RESULT_OK);
@@ -226,7 +226,7 @@ logistics_shipment(struct http_request *req)
 
 	if ((st = svc_enter(req, &r_get, sizeof(*st), get_cleanup,
 	    get_prepare)) == NULL)
-		return (KORE_RESULT_OK);
+		return (svc_stopped(req));
 
 	memset(&ur, 0, sizeof(ur));
 	ur.target = UPSTREAM_ORDER_SERVICE;

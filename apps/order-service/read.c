@@ -70,7 +70,7 @@ order_get(struct http_request *req)
 
 	if ((st = svc_enter(req, &r_get, sizeof(*st), read_cleanup,
 	    read_order_id)) == NULL)
-		return (KORE_RESULT_OK);
+		return (svc_stopped(req));
 	if (st->live)
 		return (read_live(req, st));
 
@@ -119,7 +119,7 @@ order_audit(struct http_request *req)
 
 	if ((st = svc_enter(req, &r_audit, sizeof(*st), read_cleanup,
 	    read_order_id)) == NULL)
-		return (KORE_RESULT_OK);
+		return (svc_stopped(req));
 	return (read_raw(req, st, &q_audit, "supply order"));
 }
 
@@ -130,7 +130,7 @@ order_by_shipment(struct http_request *req)
 
 	if ((st = svc_enter(req, &r_by_shipment, sizeof(*st), read_cleanup,
 	    read_shipment_id)) == NULL)
-		return (KORE_RESULT_OK);
+		return (svc_stopped(req));
 	return (read_raw(req, st, &q_by_shipment, "shipment"));
 }
 

@@ -161,7 +161,7 @@ order_create(struct http_request *req)
 
 	if ((st = svc_enter(req, &r_create, sizeof(*st), saga_cleanup,
 	    saga_prepare)) == NULL)
-		return (KORE_RESULT_OK);
+		return (svc_stopped(req));
 
 	/* Each phase ends the request, waits, or moves to the next phase. */
 	for (;;) {

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "admission.h"
+
 struct http_request;
 struct svc_route;
 
@@ -31,6 +33,7 @@ struct svc_req {
 	int			responded;
 	int			in_flight;	/* counted in the gauge */
 	int			prepared;	/* svc_enter()'s prepare ran */
+	struct admission_slot	admit;		/* its place (admission.h) */
 
 	/* The handler's own state (svc_app_state()). */
 	void			*app;

@@ -19,6 +19,8 @@
 #define SVC_ROUTE_PUBLIC	0x01	/* no Authorization needed */
 #define SVC_ROUTE_JSON_BODY	0x02	/* bodies (POST/PUT/PATCH) are JSON */
 #define SVC_ROUTE_NO_RATELIMIT	0x04	/* probes: /healthz, /readyz */
+#define SVC_ROUTE_NO_ADMISSION	0x08	/* the platform's routes: never
+					   held nor shed (admission.h) */
 
 struct svc_route {
 	const char	*name;		/* metrics/log label "/items/:id" */

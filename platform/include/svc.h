@@ -37,6 +37,11 @@
  *				(default svc_decl.default_rate)
  *	RATE_LIMIT_BURST	bucket size (default svc_decl.default_burst)
  *	RATE_LIMIT_SLOTS	client addresses tracked (default 8192)
+ *
+ * Settings of the platform's own in the service's Kore configuration file
+ * (Kore's config-application-settings.patch calls kore_parent_setting()
+ * for a setting it does not know; settings.c): admission_limit,
+ * admission_queue, admission_queue_ms (admission.h).
  */
 
 #ifndef __H_SVC_H
@@ -88,5 +93,6 @@ const char	*svc_identity_token(void);
 /* Kore hooks (defined by the platform). */
 void		kore_parent_configure(int, char **);
 void		kore_worker_configure(void);
+int		kore_parent_setting(const char *, const char *);
 
 #endif

@@ -2,7 +2,9 @@
  * health.c - the platform's own routes: /healthz, /readyz, /metrics and
  * the catch-all 404.  /healthz and /readyz skip the rate limit so probes
  * always get through; /metrics is rate-limited like any route.  None of
- * them needs credentials.
+ * them needs credentials, and none waits for admission or is shed
+ * (admission.h): they cost next to nothing, and probes must tell an
+ * overloaded service from a dead one.
  *
  * /readyz answers from a per-worker state (health.h): the dependency checks
  * run once per refresh, a refresh at most once per SVC_READY_TTL_MS and
@@ -26,20 +28,22 @@
 #include "svc_int.h"
 
 static const struct svc_route	r_healthz = {
-	"/healthz", HTTP_METHOD_GET, SVC_ROUTE_PUBLIC | SVC_ROUTE_NO_RATELIMIT
+	"/healthz", HTTP_METHOD_GET,
+	SVC_ROUTE_PUBLIC | SVC_ROUTE_NO_RATELIMIT | SVC_ROUTE_NO_ADMISSION
 };
 
 static const struct svc_route	r_readyz = {
-	"/readyz", HTTP_METHOD_GET, SVC_ROUTE_PUBLIC | SVC_ROUTE_NO_RATELIMIT
+	"/readyz", HTTP_METHOD_GET,
+	SVC_ROUTE_PUBLIC | SVC_ROUTE_NO_RATELIMIT | SVC_ROUTE_NO_ADMISSION
 };
 
 static const struct svc_route	r_metrics = {
-	"/metrics", HTTP_METHOD_GET, SVC_ROUTE_PUBLIC
+	"/metrics", HTTP_METHOD_GET, SVC_ROUTE_PUBLIC | SVC_ROUTE_NO_ADMISSION
 };
 
 /* Unknown paths: every method, no auth (404 for everyone). */
 static const struct svc_route	r_unmatched = {
-	"unmatched", HTTP_METHOD_ALL, SVC_ROUTE_PUBLIC
+	"unmatched", HTTP_METHOD_ALL, SVC_ROUTE_PUBLIC | SVC_ROUTE_NO_ADMISSION
 };
 
 /* A /readyz call waiting for the refresh that runs. */

@@ -1,6 +1,7 @@
 /*
  * pipeline.c - the start of every request (pipeline.h): request id ->
- * rate limit -> auth -> method -> content type, then the handler.
+ * rate limit -> auth -> method -> content type -> admission, then the
+ * handler.
  */
 
 #include <sys/types.h>
@@ -14,6 +15,7 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include "admission.h"
 #include "auth.h"
 #include "json.h"
 #include "metrics.h"
@@ -26,23 +28,90 @@
 #include "svc_error.h"
 #include "svc_int.h"
 
+static int	svc_checks(struct http_request *, struct svc_req *,
+		    const struct svc_route *);
+static int	svc_admit(struct http_request *, struct svc_req *);
+static void	svc_refuse(struct http_request *, enum svc_code, u_int32_t,
+		    const char *);
 static int	svc_client_limited(struct http_request *, u_int32_t *);
 
 int
 svc_begin(struct http_request *req, const struct svc_route *route)
 {
 	struct svc_req		*sr;
+
+	sr = svc_req_ensure(req);
+	if (!sr->begun) {
+		sr->begun = 1;
+		sr->route = route;
+		if (!svc_checks(req, sr, route))
+			return (0);
+	}
+	if (sr->responded)
+		return (0);
+
+	if (route->flags & SVC_ROUTE_NO_ADMISSION)
+		return (1);
+	return (svc_admit(req, sr));
+}
+
+int
+svc_stopped(struct http_request *req)
+{
+	struct svc_req	*sr;
+
+	if ((sr = svc_req(req)) != NULL && !sr->responded) {
+		if (sr->admit.state == ADMISSION_WAITING)
+			return (KORE_RESULT_RETRY);
+		/* A handler bug: never leave a request without an answer. */
+		svc_fail(req, SVC_INTERNAL, "internal error");
+	}
+
+	return (KORE_RESULT_OK);
+}
+
+/*
+ * Its turn (admission.h): go on; wait asleep until admitted or shed; or
+ * shed now, before any of its work is done.
+ */
+static int
+svc_admit(struct http_request *req, struct svc_req *sr)
+{
+	switch (admission_enter(&sr->admit, req, kore_time_ms())) {
+	case ADMISSION_IN:
+		return (1);
+	case ADMISSION_WAITING:
+		http_request_sleep(req);
+		return (0);
+	default:
+		svc_refuse(req, SVC_UNAVAILABLE, ADMISSION_RETRY_AFTER,
+		    "the service is at capacity, retry later");
+		return (0);
+	}
+}
+
+/* Refused before any work: come back after retry seconds. */
+static void
+svc_refuse(struct http_request *req, enum svc_code code, u_int32_t retry,
+    const char *message)
+{
+	struct svc_error	err;
+
+	svc_error_init(&err);
+	svc_error_set(&err, code, "%s", message);
+	err.retry_after = retry;
+	svc_respond_error(req, &err);
+}
+
+/* The request's own checks; 0 when one failed and it was answered. */
+static int
+svc_checks(struct http_request *req, struct svc_req *sr,
+    const struct svc_route *route)
+{
 	struct svc_error	err;
 	const char		*hdr, *caller;
 	u_int32_t		retry;
 	int			methods;
-
-	sr = svc_req_ensure(req);
-	if (sr->begun)
-		return (!sr->responded);
-
-	sr->begun = 1;
-	sr->route = route;
 
 	/* Kore read an oversized body away (http-llhttp-parser.patch): 413. */
 	if (req->flags & HTTP_REQUEST_BODY_DISCARD) {
@@ -56,11 +125,8 @@ svc_begin(struct http_request *req, const struct svc_route *route)
 	if (!(route->flags & SVC_ROUTE_NO_RATELIMIT) &&
 	    svc_client_limited(req, &retry)) {
 		metrics_counter_add("rate_limit_rejections_total", NULL, 1);
-		svc_error_init(&err);
-		svc_error_set(&err, SVC_RATE_LIMITED,
+		svc_refuse(req, SVC_RATE_LIMITED, retry,
 		    "too many requests from this address");
-		err.retry_after = retry;
-		svc_respond_error(req, &err);
 		return (0);
 	}
 

@@ -12,6 +12,7 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include "admission.h"
 #include "fmt.h"
 #include "metrics.h"
 #include "request.h"
@@ -145,6 +146,8 @@ svc_req_onfree(struct http_request *req)
 
 	if (!sr->responded)
 		svc_finish(req, 499);
+	/* Gone while it waited, too: its spot goes to the next one. */
+	admission_leave(&sr->admit);
 
 	if (sr->in_flight) {
 		metrics_request_leave();
@@ -176,6 +179,9 @@ svc_finish(struct http_request *req, int status)
 	svc_log_request(sr->request_id, method, route, sr->caller, status,
 	    secs * 1000.0);
 	metrics_request_end(route, method, status, secs);
+
+	/* Answered: its place is free for the next one (admission.h). */
+	admission_leave(&sr->admit);
 
 	if (sr->in_flight) {
 		metrics_request_leave();

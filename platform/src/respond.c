@@ -15,6 +15,7 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include "admission.h"
 #include "fmt.h"
 #include "metrics.h"
 #include "request.h"
@@ -205,8 +206,10 @@ svc_kore_error(struct connection *c, const struct http_error *he,
 		    "request headers exceed the configured limit");
 		break;
 	case 503:
+		/* Kore's http_request_limit: shed as the pipeline sheds. */
 		svc_error_set(&err, SVC_UNAVAILABLE,
 		    "server busy, retry later");
+		admission_shed_count("request_limit");
 		break;
 	default:
 		break;

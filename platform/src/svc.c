@@ -13,6 +13,7 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include "admission.h"
 #include "auth.h"
 #include "env.h"
 #include "metrics.h"
@@ -74,7 +75,9 @@ kore_parent_configure(int argc, char **argv)
 	http_error_hook = svc_kore_error;
 
 	svc_log(SVC_LOG_INFO, NULL, "configured: rate limit %u/s burst %u "
-	    "(%u addresses)", rate, burst, slots);
+	    "(%u addresses); admission %u running, %u waiting up to %u ms "
+	    "per worker", rate, burst, slots, admission_config.limit,
+	    admission_config.queue, admission_config.queue_ms);
 
 	if (svc_app.parent_init != NULL)
 		svc_app.parent_init();
@@ -95,6 +98,7 @@ kore_worker_configure(void)
 	http_error_hook = svc_kore_error;
 
 	svc_request_ids_reset();
+	admission_worker_init();
 
 	/* Request log lines: one write per batch (svc_log_loop). */
 	svc_log_batch();

@@ -17,6 +17,8 @@
 #   - errors raised by Kore's HTTP layer come in the contract's JSON shape
 #     with X-Request-Id (404, 405 + Allow, 413, 414, 431);
 #   - stdout log lines are not repeated by the forks;
+#   - a setting of the application's in the conf reaches it, and a bad
+#     value of it stops the start;
 #   - a clean stop exits 0, a failed privilege drop exits non-zero.
 # Then the same binary and config started as uid 65532, gid 0, with no
 # capability and no_new_privs (CONTRACT §7's "restricted" profile): it says
@@ -392,6 +394,20 @@ n=$(grep -c 'is starting up' "$DIR/kore.log")
 [ "$n" = 1 ] || fail "'is starting up' logged $n times (stdout not line buffered)"
 
 clean_stop "$DIR/kore.log"
+
+# --- the application's own settings in Kore's file ---------------------------
+grep -q 'admission 16 running' "$DIR/kore.log" &&
+    ok "admission_limit read from the conf by the application" ||
+    fail "admission_limit 16 not taken: $(grep configured "$DIR/kore.log")"
+sed 's/^admission_limit.*/admission_limit 0/' "$DIR/smoke.conf" > "$DIR/bad.conf"
+env -i $ENVIRON timeout 20 "$BIN" -f -c "$DIR/bad.conf" > "$DIR/bad.log" 2>&1
+rc=$?
+if [ $rc = 0 ] || [ $rc = 124 ] ||
+    ! grep -q "bad admission_limit value" "$DIR/bad.log"; then
+	fail "admission_limit 0 not refused (exit $rc): $(tail -2 "$DIR/bad.log")"
+else
+	ok "a bad application setting stops the start (exit $rc)"
+fi
 
 # --- a failed privilege drop must not exit 0 ----------------------------------
 sed 's/^runas.*/runas crm-no-such-user/' "$DIR/smoke.conf" > "$DIR/bad.conf"

@@ -24,6 +24,7 @@ static const struct svc_grant	unit_grants[] = {
 
 #include <kore/http.h>
 
+#include "admission.h"
 #include "auth.h"
 #include "fmt.h"
 #include "json.h"
@@ -55,6 +56,11 @@ static const struct svc_route	r_operator = {
 
 static const struct svc_route	r_probe = {
 	"/healthz", HTTP_METHOD_GET, SVC_ROUTE_PUBLIC | SVC_ROUTE_NO_RATELIMIT
+};
+
+static const struct svc_route	r_platform = {
+	"/readyz", HTTP_METHOD_GET,
+	SVC_ROUTE_PUBLIC | SVC_ROUTE_NO_RATELIMIT | SVC_ROUTE_NO_ADMISSION
 };
 
 static const struct json_field	put_fields[] = {
@@ -306,6 +312,59 @@ START_TEST(route_callers)
 	ck_assert_ptr_nonnull(strstr(log, "\"caller\":\"caller-b\"}"));
 	ck_assert_ptr_nonnull(strstr(log, "\"caller\":\"operator\"}"));
 	ck_assert_ptr_null(strstr(log, "tok-"));
+}
+END_TEST
+
+/*
+ * At capacity (one running, none may wait): the next request is shed at
+ * once, 503 in the contract's shape with Retry-After, counted; the
+ * platform's routes are still answered; an answer frees the place.
+ */
+START_TEST(shed_at_capacity)
+{
+	struct http_request	*first;
+	const char		*r;
+
+	admission_config.limit = 1;
+	admission_config.queue = 0;
+
+	ck_assert_int_eq(begin_with(HTTP_METHOD_GET, "Bearer tok-1", &r_item),
+	    1);
+	first = req;
+	ck_assert_int_eq(admission_running(), 1);
+
+	ck_assert_int_eq(begin_with(HTTP_METHOD_GET, "Bearer tok-1", &r_item),
+	    0);
+	ck_assert_int_eq(svc_stopped(req), KORE_RESULT_OK);
+	r = response();
+	assert_error(r, 503, "unavailable");
+	ck_assert_str_eq(header_of(r, "retry-after"), "1");
+	free_request();
+	ck_assert_int_eq(metrics_value("admission_shed_total",
+	    "reason=\"queue_full\""), 1);
+	ck_assert_int_eq(metrics_value("http_requests_total",
+	    "route=\"/inventory/:id\",method=\"GET\",status=\"503\""), 1);
+
+	new_request(HTTP_METHOD_GET, "10.0.0.1");
+	ck_assert_int_eq(svc_begin(req, &r_platform), 1);
+	svc_respond_status(req, 200);
+	free_request();
+
+	/* Checks come first: a bad credential is still a 401. */
+	ck_assert_int_eq(begin_with(HTTP_METHOD_GET, "Bearer nope", &r_item),
+	    0);
+	assert_error(response(), 401, "unauthorized");
+	free_request();
+
+	req = first;
+	svc_respond_status(req, 204);
+	free_request();
+	ck_assert_int_eq(admission_running(), 0);
+
+	ck_assert_int_eq(begin_with(HTTP_METHOD_GET, "Bearer tok-1", &r_item),
+	    1);
+	free_request();		/* gone unanswered (499): the place too */
+	ck_assert_int_eq(admission_running(), 0);
 }
 END_TEST
 
@@ -594,6 +653,7 @@ svc_suite(void)
 	tcase_add_test(tc, caller_lists);
 	tcase_add_test(tc, success_path);
 	tcase_add_test(tc, method_not_allowed);
+	tcase_add_test(tc, shed_at_capacity);
 	tcase_add_loop_test(tc, content_types, 0,
 	    sizeof(ctypes) / sizeof(ctypes[0]));
 	tcase_add_test(tc, rate_limited);
