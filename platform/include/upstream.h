@@ -24,7 +24,10 @@
  *				peer rejected it unprocessed; after its
  *				Retry-After when that fits the budget);
  *	    UPSTREAM_RETRYABLE	also on a timeout, a broken connection and
- *				502/503/504 (after Retry-After when given).
+ *				502/503/504 (after Retry-After when given,
+ *				but a 503's of 1 s - what a service at
+ *				capacity sheds with - gives way to the
+ *				backoff below).
  *	  Only idempotent operations may set UPSTREAM_RETRYABLE: in this
  *	  system every write between services carries an idempotency key
  *	  (reservation_id, crm_order_id, order_id...), so the caller decides.

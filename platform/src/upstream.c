@@ -798,9 +798,18 @@ attempt_end(struct upstream_call *c)
 		return (call_finish(c, UPSTREAM_FAILED));
 	}
 
-	/* The peer's Retry-After wins over our own backoff. */
+	/*
+	 * The peer's Retry-After wins over our own backoff; but a 503's of
+	 * 1 s, the least the header can say, is what a service at capacity
+	 * sheds with (admission.h), said for clients outside: between us,
+	 * the shed cost the peer next to nothing and did none of the work,
+	 * so our shorter backoff with jitter retries it within the budget.
+	 * A 429's is always kept (CONTRACT §2: retried after its
+	 * Retry-After), and so is a longer 503's (then often failing fast,
+	 * passed on).
+	 */
 	now = kore_time_ms();
-	if (c->retry_after > 0)
+	if (c->retry_after > 0 && (c->status != 503 || c->retry_after > 1))
 		delay = (u_int64_t)c->retry_after * 1000;
 	else
 		delay = upstream_backoff_ms(c->attempts,

@@ -200,6 +200,22 @@ def test_429_waits_for_retry_after(peer, logistics):
     assert 0.95 <= gap < 1.5, gap
 
 
+def test_shed_503_is_retried_after_a_backoff(peer, logistics):
+    """A service at capacity sheds with 503 and Retry-After: 1 before any
+    work (admission.h): between the services that is retried after the
+    caller's own backoff with jitter, within its budget, not a second
+    later."""
+    sid = str(uuid.uuid4())
+    now = time.time()
+    peer.reset([(503, {"Retry-After": "1"}, None),
+                (200, {}, record(sid, now, now + 3600))])
+    (status, _, doc), elapsed = get(logistics, sid)
+    assert status == 200, doc
+    assert len(peer.seen) == 2
+    gap = peer.seen[1]["at"] - peer.seen[0]["at"]
+    assert gap < 0.5, gap
+
+
 def test_retry_after_beyond_the_deadline_fails_fast(peer, logistics):
     peer.reset([(503, {"Retry-After": "30"}, None)] * 3)
     (status, hdrs, doc), elapsed = get(logistics, str(uuid.uuid4()))
