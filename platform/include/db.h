@@ -25,7 +25,9 @@
  * (requests waiting for a connection; beyond it: 503).  Deadlines: the
  * server-side statement_timeout and connect_timeout (db.c), and each
  * call's own (DB_CALL_DEADLINE_MS, for a server that answers nothing at
- * all): then 503, within the contract's 3 s for a request.
+ * all): then 503, within the contract's 3 s for a request.  Busy is not
+ * dead: a call still waiting for a connection at its deadline keeps
+ * waiting while PostgreSQL answers the worker's other calls (db.c).
  */
 
 #ifndef __H_DB_H
@@ -65,7 +67,12 @@ struct db_call {
 	int			expired;	/* no answer by the deadline */
 	int			replanned;	/* run again once: db_replan() */
 	u_int32_t		timeout_ms;	/* its deadline; 0: the
-						   default (see above) */
+						   default (see above), which
+						   a busy database extends */
+	u_int64_t		began;		/* kore_time_ms() it began */
+	u_int64_t		due;		/* ... and its deadline */
+	int			busy;		/* waited past its deadline
+						   behind busy connections */
 
 	/*
 	 * Callback-bound calls only (db_exec_cb()).  request_id, when the

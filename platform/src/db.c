@@ -53,6 +53,30 @@
 #define DB_REQUEST_DEADLINE_MS	2800
 #define DB_CALL_MIN_MS		200
 
+/*
+ * Busy is not dead.  A call still waiting for a pool connection at its
+ * deadline waits behind others' statements; while PostgreSQL keeps
+ * answering this worker's calls (one answered within DB_ALIVE_MS) the
+ * database is busy, and the call keeps its place, looked at again every
+ * DB_ALIVE_RECHECK_MS: admitted work is not failed because the database
+ * is busy (admission.h bounds how many wait).  With no answer for
+ * DB_ALIVE_MS the database is dead or hung: 503.  Once sent, the call
+ * has DB_SENT_MS at least for its answer.  DB_WAIT_MAX_MS is the last
+ * resort for a database that answers, but so slowly that the wait is
+ * useless; sized as docs/operations.md says, admission never lets a wait
+ * come near it.
+ */
+#define DB_ALIVE_MS		1500
+#define DB_ALIVE_RECHECK_MS	250
+#define DB_WAIT_MAX_MS		10000
+
+/*
+ * A statement sent after a wait in line has at least this long to be
+ * answered: statement_timeout and lock_timeout (above) end a live server's
+ * work sooner, so no answer by then means a dead or hung one.
+ */
+#define DB_SENT_MS		2000
+
 /* The readiness check's own deadline: /readyz waits for it. */
 #define DB_READY_DEADLINE_MS	1000
 
@@ -79,6 +103,8 @@ static int	db_replan(struct db_call *);
 static void	db_error_text(const struct db_call *, char *, size_t);
 static void	db_arm(struct db_call *, struct http_request *);
 static void	db_expire(void *, u_int64_t);
+static int	db_busy(const struct db_call *, u_int64_t);
+static void	db_sent(struct db_call *);
 static void	db_count(const struct db_call *, const char *);
 static void	db_hold(struct db_call *, int);
 static void	db_queue(struct db_call *, int);
@@ -90,6 +116,9 @@ static void	db_ready_wake(struct db_call *, void *);
 static void	db_ready_step(void);
 
 static char	db_conninfo[DB_CONNINFO_MAX];
+
+/* kore_time_ms() when PostgreSQL last answered a call of this worker. */
+static u_int64_t	db_answered_at;
 
 static const struct db_stmt	q_ready = { "ready", "SELECT 1", 0 };
 
@@ -103,6 +132,9 @@ static const struct metrics_help	db_metrics[] = {
 	    "to statements now." },
 	{ "db_queue_waiting", "Statements waiting for a free PostgreSQL "
 	    "connection." },
+	{ "db_busy_waits_total", "Statements still waiting for a free "
+	    "PostgreSQL connection at their deadline while the database "
+	    "answered others: kept waiting (busy, not dead)." },
 	{ NULL, NULL }
 };
 
@@ -259,14 +291,34 @@ db_arm(struct db_call *c, struct http_request *req)
 	}
 
 	c->expired = 0;
+	c->began = now;
+	c->due = now + ms;
+	c->busy = 0;
 	c->deadline = kore_timer_add(db_expire, ms, c, KORE_TIMER_ONESHOT);
+}
+
+/* Sent after a wait in line: DB_SENT_MS at least for the answer. */
+static void
+db_sent(struct db_call *c)
+{
+	u_int64_t	now;
+
+	now = kore_time_ms();
+	if (c->timeout_ms != 0 || c->deadline == NULL ||
+	    c->due >= now + DB_SENT_MS)
+		return;
+	kore_timer_remove(c->deadline);
+	c->due = now + DB_SENT_MS;
+	c->deadline = kore_timer_add(db_expire, DB_SENT_MS, c,
+	    KORE_TIMER_ONESHOT);
 }
 
 /*
  * The call's deadline passed while it waited for a connection or an
- * answer: its owner is woken and fails it (503); giving the query up then
- * closes its connection without waiting for the server (Kore's
- * pgsql-abandon-without-blocking.patch).
+ * answer: unless it waits in line behind a busy database (db_busy(): it
+ * is looked at again shortly), its owner is woken and fails it (503);
+ * giving the query up then closes its connection without waiting for the
+ * server (Kore's pgsql-abandon-without-blocking.patch).
  */
 static void
 db_expire(void *arg, u_int64_t now)
@@ -279,11 +331,34 @@ db_expire(void *arg, u_int64_t now)
 	if (c->state != DB_CALL_SETUP && c->state != DB_CALL_RUNNING)
 		return;
 
+	if (db_busy(c, now)) {
+		if (!c->busy)
+			metrics_counter_add("db_busy_waits_total", NULL, 1);
+		c->busy = 1;
+		c->due = now + DB_ALIVE_RECHECK_MS;
+		c->deadline = kore_timer_add(db_expire, DB_ALIVE_RECHECK_MS, c,
+		    KORE_TIMER_ONESHOT);
+		return;
+	}
+
 	c->expired = 1;
 	if (c->pgsql.req != NULL)
 		http_request_wakeup(c->pgsql.req);
 	else
 		db_callback(&c->pgsql, c);
+}
+
+/*
+ * Not sent yet, and the database answers others: it waits its turn.  A
+ * call with a deadline of its own (the readiness check's) keeps it.
+ */
+static int
+db_busy(const struct db_call *c, u_int64_t now)
+{
+	return (c->timeout_ms == 0 && c->state == DB_CALL_SETUP &&
+	    db_answered_at != 0 &&
+	    now < db_answered_at + DB_ALIVE_MS &&
+	    now < c->began + DB_WAIT_MAX_MS);
 }
 
 static void
@@ -324,6 +399,7 @@ db_run(struct db_call *c, const struct db_stmt *st, const char **values,
 			    st->sql, st->nparams, values))
 				return (db_fail(c, err));
 			c->state = DB_CALL_RUNNING;
+			db_sent(c);
 			return (DB_PENDING);
 		case DB_CALL_RUNNING:
 			switch (c->pgsql.state) {
@@ -335,6 +411,7 @@ db_run(struct db_call *c, const struct db_stmt *st, const char **values,
 				return (db_fail(c, err));
 			case KORE_PGSQL_STATE_COMPLETE:
 				/* Kore has put the connection back already. */
+				db_answered_at = kore_time_ms();
 				db_hold(c, 0);
 				db_count(c, "ok");
 				c->state = DB_CALL_FINISHED;
@@ -531,6 +608,8 @@ db_fail(struct db_call *c, struct svc_error *err)
 	state = NULL;
 	if (!c->expired && c->pgsql.result != NULL)
 		state = PQresultErrorField(c->pgsql.result, PG_DIAG_SQLSTATE);
+	if (state != NULL)
+		db_answered_at = kore_time_ms();	/* it answered */
 
 	if (state == NULL || !strncmp(state, "08", 2) ||
 	    !strncmp(state, "53", 2) || !strncmp(state, "57", 2) ||

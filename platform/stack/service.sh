@@ -14,8 +14,11 @@
 #   RUNDIR/logs/NAME.log                 the service's JSON log lines
 # Environment: BIN_DIR (default build/musl/bin), the port variables of
 # platform/stack/lib.sh; INSTANCE and INSTANCE_PORT for one replica of
-# several (RUNDIR/svc/NAME.INSTANCE, RUNDIR/logs/NAME.INSTANCE.log). The service gets the other services' URLs
-# (*_URL) and CA_FILE, the CA it verifies them with (a path in its chroot).
+# several (RUNDIR/svc/NAME.INSTANCE, RUNDIR/logs/NAME.INSTANCE.log);
+# CONF_EXTRA, settings ("name value" lines) appended to the conf for this
+# start (a later setting wins: e.g. smaller pools for a test). The service
+# gets the other services' URLs (*_URL) and CA_FILE, the CA it verifies
+# them with (a path in its chroot).
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -67,6 +70,9 @@ layout() {
 	    -e "s|^\([[:space:]]*bind[[:space:]]\).*|\1127.0.0.1 $port|" \
 	    -e "s|^tls_dhparam[[:space:]].*|tls_dhparam	$e/tls/ffdhe2048.pem|" \
 	    "$conf" >"$e/$name.conf"
+	if [ -n "${CONF_EXTRA:-}" ]; then
+		printf '%s\n' "$CONF_EXTRA" >>"$e/$name.conf"
+	fi
 }
 
 running() { [ -f "$pidfile" ] && alive "$(cat "$pidfile")"; }
