@@ -20,7 +20,18 @@ stop everything it started, print the table (with the images' sizes in
 the container stack), write bench/results/latest.json (smoke: smoke.json).
 
 A case is one file cases/NN-name.json; a case whose services are not built
-or whose pgbench script does not exist yet is reported as pending.
+or whose pgbench script does not exist yet is reported as pending. Besides
+service, path, wrk script, connections, reference and target a case may
+say: "ok_status" (the successes, e.g. ["201"]; default any 2xx);
+"allowed_status" (answers the contract names under overload, e.g. ["202",
+"503", "429"]: counted by kind, not errors); "openloop" {"capacity_of": a
+case file that runs before it, "load": 0.5} (a constant offered rate of
+that share of the req/s the other case reached in the same round,
+wrk/openloop.lua: latency from when each request was due); no
+"reference" (none run, no ratio); "smoke": false (not in the smoke run),
+"smoke_connections" (its connections in the smoke run, default at most
+BENCH_CONNECTIONS); "sample_pss": false (no PSS under its load: an
+overload case is not held to the PSS target).
 
 Environment (defaults in brackets):
   BUILD [repo/build]  BIN_DIR [$BUILD/musl/bin]  BENCH_RUN [$BUILD/bench]
@@ -47,6 +58,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -509,45 +521,54 @@ class Nginx:
 PLATFORM_ROUTES = ("/healthz", "/readyz", "/metrics")
 
 
-def metrics_non2xx(port, ok_status=None):
-    """Answers the service has counted so far (all workers:
-    http_requests_total in its /metrics) that are not a success: any
-    status but 2xx, and with OK_STATUS (a case's "ok_status", e.g. ["201"])
-    also a 2xx not in it on the case's routes (the platform's are left
-    out: the harness itself calls them). 499 (client closed) is not
-    counted: wrk closes its connections at the end of a run with up to one
-    request in flight on each."""
+def metrics_statuses(port):
+    """{status: count} of the answers the service has counted so far (all
+    workers: http_requests_total in its /metrics) on every route but the
+    platform's own (the harness itself calls those). 499 (client closed)
+    is left out: wrk closes its connections at the end of a run with up
+    to one request in flight on each."""
     st, body = https(port, "GET", "/metrics", timeout=10)
     if st != 200:
         raise BenchError("GET /metrics on %d: %d" % (port, st))
-    n = 0
+    out = {}
     for m in re.finditer(r'^http_requests_total\{route="([^"]*)",'
                          r'[^}]*status="(\d+)"[^}]*\}\s+(\d+)',
                          body.decode(), re.M):
         route, status, count = m.group(1), m.group(2), int(m.group(3))
-        if status == "499":
+        if status == "499" or route in PLATFORM_ROUTES:
             continue
-        if not status.startswith("2"):
-            n += count
-        elif ok_status and status not in ok_status and \
-                route not in PLATFORM_ROUTES:
-            n += count
-    return n
+        out[status] = out.get(status, 0) + count
+    return out
+
+
+def is_ok(status, ok_status):
+    """A success of the case: a status in its "ok_status" (e.g. ["201"]),
+    without one any 2xx."""
+    return status in ok_status if ok_status else status.startswith("2")
 
 
 def wrk(port, path, lua, conns, duration, token, extra_env=None,
-        sample=None, service=False, ok_status=None):
+        sample=None, service=False, ok_status=None, allowed=(), rate=None):
     """One wrk run; returns its figures. sample: service names whose PSS
     is read near the end of the run (under load). service: PORT is one of
-    ours, whose /metrics also counts non-2xx answers (wrk itself only
-    counts status >= 400); ok_status: see metrics_non2xx()."""
-    cmd = ["wrk", "-t", str(max(1, min(S.threads, conns))), "-c", str(conns),
+    ours, whose /metrics counts every answer by status (wrk itself only
+    counts status >= 400): "statuses" is what the run added, and each one
+    that is neither ok (is_ok()) nor ALLOWED (a case's "allowed_status":
+    answers the contract names under overload, 503 and 429, counted by
+    kind but not as errors) is an error. rate: open loop at RATE
+    requests/s (wrk/openloop.lua around LUA); the latencies are then
+    measured from when each request was due."""
+    threads = max(1, min(S.threads, conns))
+    script_path = os.path.join(HERE, "wrk", "openloop.lua" if rate else lua)
+    cmd = ["wrk", "-t", str(threads), "-c", str(conns),
            "-d", "%ds" % duration, "--timeout", S.wrk_timeout,
-           "-s", os.path.join(HERE, "wrk", lua),
-           "https://127.0.0.1:%d%s" % (port, path)]
+           "-s", script_path, "https://127.0.0.1:%d%s" % (port, path)]
     env = dict(os.environ, BENCH_WRK_DIR=os.path.join(HERE, "wrk"),
                BENCH_TOKEN=token or "", **(extra_env or {}))
-    before = metrics_non2xx(port, ok_status) if service else 0
+    if rate:
+        env.update(BENCH_CASE_SCRIPT=lua, BENCH_RATE="%.3f" % rate,
+                   BENCH_THREADS_N=str(threads))
+    before = metrics_statuses(port) if service else {}
     pss = {}
     timer = None
     if sample:
@@ -568,30 +589,54 @@ def wrk(port, path, lua, conns, duration, token, extra_env=None,
             timer.cancel()
             timer.join()
     m = re.search(r"^BENCH_JSON (.*)$", p.stdout, re.M)
-    if p.returncode != 0 or not m:
+    o = re.search(r"^BENCH_OPENLOOP (.*)$", p.stdout, re.M)
+    if p.returncode != 0 or not m or (rate and not o):
         raise BenchError("wrk failed (%d): %s %s" % (
             p.returncode, p.stdout[-800:], p.stderr[-800:]))
     w = json.loads(m.group(1))
-    # The scrape after the run is not itself counted yet (it is in flight).
-    non2xx = max(w["status"], metrics_non2xx(port, ok_status) - before) \
-        if service \
-        else w["status"]
     secs = w["duration_us"] / 1e6
+    if service:
+        # The scrape after the run is not itself counted (it is in flight,
+        # and on a platform route).
+        after = metrics_statuses(port)
+        statuses = {k: n - before.get(k, 0) for k, n in after.items()
+                    if n - before.get(k, 0) > 0}
+        non_ok = {k: n for k, n in statuses.items()
+                  if not is_ok(k, ok_status)}
+        non2xx = sum(non_ok.values())
+        bad = sum(n for k, n in non_ok.items() if k not in allowed)
+    else:
+        statuses, non2xx = {}, w["status"]
+        bad = non2xx
     # wrk counts a reply it cannot parse as a read error too.
     kinds = {k: w[k] for k in SOCKET_ERROR_KINDS if w[k]}
-    return {
+    res = {
         "rps": round(w["requests"] / secs, 1) if secs > 0 else 0.0,
         "requests": w["requests"],
         "p50_ms": round(w["p50_us"] / 1000, 3),
         "p99_ms": round(w["p99_us"] / 1000, 3),
         "p999_ms": round(w["p999_us"] / 1000, 3),
         "max_ms": round(w["max_us"] / 1000, 3),
+        "statuses": statuses,
         "non2xx": non2xx,
         "socket_errors": sum(kinds.values()),
         "socket_error_kinds": kinds,
-        "errors": non2xx + sum(kinds.values()),
+        "errors": bad + sum(kinds.values()),
         "pss_kb": pss,
     }
+    if rate:
+        ol = json.loads(o.group(1))
+        # wrk's own figures measure from the actual send: kept aside.
+        res["closed_loop_p99_ms"] = res["p99_ms"]
+        res.update({
+            "offered_rps": round(rate, 1),
+            "rps": round(ol["answered"] / secs, 1) if secs > 0 else 0.0,
+            "p50_ms": round(ol["p50_us"] / 1000, 3),
+            "p99_ms": round(ol["p99_us"] / 1000, 3),
+            "p999_ms": round(ol["p999_us"] / 1000, 3),
+            "max_ms": round(ol["max_us"] / 1000, 3),
+            "behind_max_ms": round(ol["behind_max_us"] / 1000, 3)})
+    return res
 
 
 def db_role(role):
@@ -682,21 +727,32 @@ def load_cases():
             continue
         c["conns"] = c.get("connections", S.connections)
         if S.mode == "smoke":
-            c["conns"] = min(c["conns"], S.connections)
-        c["pending"] = pending_reason(c)
+            # An overload case keeps its connections ("smoke_connections"):
+            # the smoke run goes through shedding once too.
+            c["conns"] = c.get("smoke_connections",
+                               min(c["conns"], S.connections))
         cases.append(c)
+    files = {c["file"]: c for c in cases}
+    for c in cases:
+        c["pending"] = pending_reason(c, files)
     return cases
 
 
-def pending_reason(c):
+def pending_reason(c, files):
     missing = [n for n in c["needs"]
                if not os.path.exists(os.path.join(S.bin_dir, n))]
     if missing:
         return "not built yet: " + ", ".join(missing)
-    ref = c["reference"]
-    if ref["kind"] == "db" and not os.path.exists(
+    ref = c.get("reference")
+    if ref and ref["kind"] == "db" and not os.path.exists(
             os.path.join(HERE, "pgbench", ref["script"])):
         return "no reference script tests/bench/pgbench/" + ref["script"]
+    if "openloop" in c:
+        cap = files.get(c["openloop"]["capacity_of"])
+        if cap is None or cap["file"] >= c["file"] or \
+                pending_reason(cap, files):
+            return "its capacity case %s does not run before it" \
+                % c["openloop"]["capacity_of"]
     return None
 
 
@@ -704,20 +760,37 @@ def token_of(c):
     return secret(c.get("token", "service_token"))
 
 
-def run_case(c, duration, sample=True):
+def run_case(c, duration, sample=True, rate=None):
     return wrk(S.ports[c["service"]], c["path"], c["wrk"], c["conns"],
                duration, token_of(c), c["env"],
-               sample=c["needs"] if sample else None, service=True,
-               ok_status=c.get("ok_status"))
+               sample=c["needs"] if sample and c.get("sample_pss", True)
+               else None, service=True, ok_status=c.get("ok_status"),
+               allowed=c.get("allowed_status", ()), rate=rate)
 
 
 def run_reference(c, duration, protocol="prepared"):
-    ref = c["reference"]
+    """The case's reference, None when it has none (an open-loop or an
+    overload case: what it measures is the service against itself)."""
+    ref = c.get("reference")
+    if ref is None:
+        return None
     if ref["kind"] == "https":
         return wrk(S.nginx_port, c["path"], c["wrk"], c["conns"], duration,
                    token_of(c), c["env"])
     return pgbench(ref["script"], pool_size(ref["pool_of"]), duration,
                    ref["role"], protocol)
+
+
+def measure(c, duration, files, sample=True):
+    """One run of a case; an open-loop one at "load" times the req/s its
+    capacity case ("capacity_of", a case file that runs before it)
+    reached last (in this round, or in the warm-up)."""
+    rate = None
+    if "openloop" in c:
+        ol = c["openloop"]
+        rate = max(1.0, ol["load"] * files[ol["capacity_of"]]["last"]["rps"])
+    c["last"] = run_case(c, duration, sample, rate)
+    return c["last"]
 
 
 def median(xs):
@@ -726,15 +799,22 @@ def median(xs):
 
 
 def summarize(c):
-    runs, refs = c["runs"], c["refs"]
-    ratios = [r["rps"] / f["rps"] for r, f in zip(runs, refs) if f["rps"]]
+    runs, refs = c["runs"], [f for f in c["refs"] if f is not None]
+    ratios = [r["rps"] / f["rps"] for r, f in zip(runs, c["refs"])
+              if f is not None and f["rps"]]
+    statuses = {}
+    for r in runs:
+        for k, n in r["statuses"].items():
+            statuses[k] = statuses.get(k, 0) + n
     res = {
         "rps": median([r["rps"] for r in runs]),
+        "offered_rps": median([r.get("offered_rps") for r in runs]),
         "p50_ms": median([r["p50_ms"] for r in runs]),
         "p99_ms": median([r["p99_ms"] for r in runs]),
         "p999_ms": median([r["p999_ms"] for r in runs]),
         "errors": sum(r["errors"] for r in runs),
         "non2xx": sum(r["non2xx"] for r in runs),
+        "statuses": statuses,
         "socket_errors": sum(r["socket_errors"] for r in runs),
         "socket_error_kinds": {k: n for k, n in
                                ((k, sum(r["socket_error_kinds"].get(k, 0)
@@ -848,6 +928,12 @@ def main(mode):
     global S
     S = Settings(mode)
     check_tools()
+    # wrk holds a socket per connection (2000 in the largest case).
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < 16384:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (16384, hard if
+                           hard == resource.RLIM_INFINITY or hard >= 16384
+                           else 16384))
     t_start = time.monotonic()
     cases = load_cases()
     active = [c for c in cases if not c["pending"]]
@@ -886,26 +972,28 @@ def main(mode):
             time.sleep(0.3)
             r["pss_idle_kb"] = pss_kb(n)
             report["services"][n] = r
-        if any(c["reference"]["kind"] == "https" for c in active):
+        if any(c.get("reference", {}).get("kind") == "https"
+               for c in active):
             nginx.start()
+        files = {c["file"]: c for c in active}
         for c in active:
             c["env"] = {}
             c["runs"], c["refs"] = [], []
         if S.warmup:
             log("warming up")
             for c in active:
-                run_case(c, S.warmup, sample=False)
+                measure(c, S.warmup, files, sample=False)
                 quiesce(c)
                 run_reference(c, S.warmup)
                 quiesce(c)
         for rnd in range(S.runs):
             for c in active:
                 log("round %d/%d: %s" % (rnd + 1, S.runs, c["name"]))
-                c["runs"].append(run_case(c, S.duration))
+                c["runs"].append(measure(c, S.duration, files))
                 quiesce(c)
                 c["refs"].append(run_reference(c, S.duration))
                 quiesce(c)
-                if rnd == 0 and c["reference"]["kind"] == "db":
+                if rnd == 0 and c.get("reference", {}).get("kind") == "db":
                     # The same SQL unprepared shows what planning every
                     # statement would cost: Kore 4.1 sends unnamed ones;
                     # Kore's pgsql-prepared-statements.patch prepares
@@ -930,6 +1018,8 @@ def main(mode):
         row = {"name": c["name"], "file": c["file"], "about": c.get("about"),
                "service": c["service"], "connections": c["conns"],
                "reference": reference_label(c), "target": c["target"]}
+        if "allowed_status" in c:
+            row["allowed_status"] = c["allowed_status"]
         if c["pending"]:
             row.update(verdict="pending", pending=c["pending"])
         else:
@@ -963,7 +1053,9 @@ def main(mode):
 
 
 def reference_label(c):
-    ref = c["reference"]
+    ref = c.get("reference")
+    if ref is None:
+        return "-"
     if ref["kind"] == "https":
         return "https (nginx)"
     return "db %s x%d" % (ref["script"], pool_size(ref["pool_of"]))
@@ -980,16 +1072,18 @@ def print_report(r):
     print("bench %s, %s stack, %d s x %d run(s), load average at start %.2f"
           % (r["mode"], r["stack"], S.duration, S.runs,
              r["machine"]["loadavg_at_start"][0]))
-    hdr = ("%-22s %5s %9s %8s %8s %8s %6s  %-28s %9s %6s %7s  %s"
+    hdr = ("%-22s %5s %9s %8s %8s %8s %6s  %-28s %9s %6s %9s  %s"
            % ("case", "conns", "req/s", "p50 ms", "p99 ms", "p99.9", "errors",
               "reference", "ref/s", "ratio", "target", "verdict"))
     print(hdr)
     print("-" * len(hdr))
     for c in r["cases"]:
-        tgt = ">=%.2f" % c["target"]["ratio"] if "ratio" in c["target"] \
-            else "-"
+        t = c["target"]
+        tgt = ",".join(([">=%.2f" % t["ratio"]] if "ratio" in t else [])
+                       + (["p99<=%d" % t["p99_ms"]] if "p99_ms" in t
+                          else [])) or "-"
         if c["verdict"] == "pending":
-            print("%-22s %5d %9s %8s %8s %8s %6s  %-28s %9s %6s %7s  "
+            print("%-22s %5d %9s %8s %8s %8s %6s  %-28s %9s %6s %9s  "
                   "pending: %s" % (c["name"], c["connections"], "-", "-", "-",
                                    "-", "-", c["reference"], "-", "-", tgt,
                                    c["pending"]))
@@ -1008,12 +1102,30 @@ def print_report(r):
                         for kv in c["socket_error_kinds"].items()))
         if c["reference_errors"]:
             v += " (reference: %d errors)" % c["reference_errors"]
-        print("%-22s %5d %9s %8s %8s %8s %6d  %-28s %9s %6s %7s  %s"
+        if c.get("offered_rps") is not None:
+            v += " (open loop, offered %.0f/s)" % c["offered_rps"]
+        print("%-22s %5d %9s %8s %8s %8s %6d  %-28s %9s %6s %9s  %s"
               % (c["name"], c["connections"], fmt(c["rps"], ".0f"),
                  fmt(c["p50_ms"], ".2f"), fmt(c["p99_ms"], ".2f"),
                  fmt(c["p999_ms"], ".2f"), c["errors"], c["reference"],
                  fmt(c["reference_rps"], ".0f"), fmt(c["ratio"], ".2f"), tgt,
                  v))
+    kinds = [c for c in r["cases"] if c["verdict"] != "pending" and
+             (c["errors"] or "allowed_status" in c or
+              c.get("offered_rps") is not None)]
+    if kinds:
+        print()
+        print("answers by kind (summed over the runs; under overload the "
+              "contract allows only successes, 503 unavailable and 429, "
+              "each with Retry-After)")
+        for c in kinds:
+            st = c["statuses"]
+            print("  %-22s %s; socket errors %d%s" % (
+                c["name"], ", ".join("%s: %d" % (k, st[k])
+                                     for k in sorted(st)) or "none",
+                c["socket_errors"],
+                "".join(" (%s %d)" % kv
+                        for kv in c["socket_error_kinds"].items())))
     print()
     hdr = ("%-18s %10s %15s %16s %13s %20s"
            % ("service", "binary MiB", "image MiB gz/un", "ready ms (<=300)",
