@@ -165,9 +165,13 @@ def crm(pg, orders):
 
 
 def psql(sql):
-    """Runs SQL as the admin (operators' DATABASE_URL) and returns rows."""
+    """Runs SQL as the admin (operators' DATABASE_URL) and returns rows.
+    The SQL goes on stdin (a statement naming thousands of orders is
+    longer than one command-line argument may be), run as one transaction
+    as psql -c runs several statements."""
     url = stack("postgres.sh", "url").stdout.strip().splitlines()[-1]
-    out = subprocess.run(["psql", url, "-XAtq", "-F", "|", "-c", sql],
+    out = subprocess.run(["psql", url, "-XAtq", "-F", "|",
+                          "-1", "-v", "ON_ERROR_STOP=1"], input=sql,
                          check=True, stdout=subprocess.PIPE, text=True,
                          timeout=30).stdout
     return [line.split("|") for line in out.splitlines() if line]
