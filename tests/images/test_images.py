@@ -1120,8 +1120,10 @@ def assert_restricted(env, name, uid, gid):
     assert holds(keymgr, needles)
     assert not any(holds(p, needles) for p in [master] + kids
                    if p != keymgr)
+    # Debian's python3: one on root's PATH may live where that uid cannot
+    # read (pyenv under /root).
     same_uid = run("setpriv", "--reuid", str(uid), "--regid", str(gid),
-                   "--clear-groups", "python3", "-c",
+                   "--clear-groups", "/usr/bin/python3", "-c",
                    "open('/proc/%d/mem', 'rb')" % keymgr, check=False)
     assert same_uid.returncode != 0 and "PermissionError" in \
         same_uid.stderr, same_uid.stderr
