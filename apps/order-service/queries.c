@@ -11,11 +11,11 @@ const struct db_stmt q_open = {
 	10
 };
 
-const struct db_stmt q_advance = {
-	"advance",
-	"SELECT * FROM orders.advance($1::uuid, $2::uuid, $3, $4, "
-	"$5::jsonb, $6::jsonb)",
-	6
+const struct db_stmt q_finish = {
+	"finish",
+	"SELECT * FROM orders.finish($1::uuid, $2::uuid, $3, $4::text[], "
+	"$5::text[], $6::jsonb, $7::jsonb)",
+	7
 };
 
 const struct db_stmt q_get = {

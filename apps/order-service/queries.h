@@ -1,7 +1,8 @@
 /*
  * queries.h - order-service's SQL, all of it (queries.c).  The saga's state
- * changes are SQL functions (sql/migrations/0020_orders.sql) that write the
- * change and its audit row in one statement.
+ * changes are SQL functions (sql/migrations/0020_orders.sql: open();
+ * 0060_saga_steps_in_one.sql: finish()) that write the changes and their
+ * audit rows in one statement.
  */
 
 #ifndef __H_ORDER_QUERIES_H
@@ -10,12 +11,12 @@
 #include "db.h"
 
 extern const struct db_stmt	q_open;
-extern const struct db_stmt	q_advance;
+extern const struct db_stmt	q_finish;
 extern const struct db_stmt	q_get;
 extern const struct db_stmt	q_audit;
 extern const struct db_stmt	q_by_shipment;
 
-/* Columns of q_open, q_advance and q_get (type orders.order_row). */
+/* Columns of q_open, q_finish and q_get (type orders.order_row). */
 #define ORD_OUTCOME		0
 #define ORD_ID			1
 #define ORD_CRM_ORDER		2

@@ -7,12 +7,15 @@
  *	  -> commit    POST   inventory  /inventory/reservations/:id/commit
  *	  -> confirmed
  *
- * Each step that succeeds is recorded (orders.advance(): the change and
- * its audit row in one statement) before the next one starts, and every
- * downstream write is idempotent by an id the order owns (the reservation
- * id, the supply order id as the shipment's order_id).  So whatever stops
- * the saga - a crash, an outage - the caller's repeat resumes from the
- * recorded step by redoing what follows.
+ * What one request does is recorded once, at its end (orders.finish():
+ * the changes and their audit rows in one statement): reserved, shipped
+ * and confirmed together; or rejected; or the steps it got through and
+ * their compensation.  Every downstream write is idempotent by an id the
+ * order owns (the reservation id, the supply order id as the shipment's
+ * order_id), so a step needs no record before the next one starts:
+ * whatever stops the saga - a crash, an outage - leaves the order at the
+ * step last recorded, and the caller's repeat redoes what follows (a step
+ * done twice takes effect once).
  *
  * Inventory's 409 and 422 reject the order (nothing is held).  A step that
  * still fails after its retries is compensated: the reservation is
@@ -44,6 +47,7 @@
 #include "request.h"
 #include "respond.h"
 #include "route.h"
+#include "svc.h"
 #include "svc_error.h"
 #include "upstream.h"
 #include "service_decl.h"
@@ -70,7 +74,10 @@
 #define PHASE_SHIP		2
 #define PHASE_COMMIT		3
 #define PHASE_RELEASE		4
-#define PHASE_ADVANCE		5
+#define PHASE_FINISH		5
+
+/* The most events one request records: reserved, shipped, confirmed. */
+#define SAGA_EVENTS_MAX		4
 
 struct saga_state {
 	struct db_call		call;
@@ -90,9 +97,16 @@ struct saga_state {
 	/* The order as last recorded. */
 	struct order		o;
 
-	/* The next orders.advance() call. */
-	char			event[16];
-	char			*details;
+	/*
+	 * What this request did, for orders.finish(): the events, the
+	 * service each concerned, their details (a JSON array) and the
+	 * shipment.  st->o.step follows the steps as they succeed.
+	 */
+	char			events[SAGA_EVENTS_MAX * 16];
+	char			services[SAGA_EVENTS_MAX * 64];
+	struct kore_buf		details;
+	int			nevents;
+	int			finishing;	/* the arrays are closed */
 	char			*shipment;
 
 	/* Set when the saga stops pending: answered after advance(). */
@@ -104,7 +118,7 @@ struct saga_state {
 static int	saga_prepare(struct http_request *, void *);
 static int	saga_open(struct http_request *, struct saga_state *);
 static int	saga_call(struct http_request *, struct saga_state *);
-static int	saga_advance(struct http_request *, struct saga_state *);
+static int	saga_finish(struct http_request *, struct saga_state *);
 static int	saga_next(struct http_request *, struct saga_state *);
 static void	saga_busy(struct http_request *, struct saga_state *);
 static int	saga_load(struct http_request *, struct saga_state *,
@@ -118,8 +132,10 @@ static void	saga_committed(struct saga_state *);
 static void	saga_released(struct saga_state *);
 static void	saga_fail(struct saga_state *, const char *, const char *, ...)
 		    __attribute__((format (printf, 3, 4)));
-static void	saga_record(struct saga_state *, const char *,
+static void	saga_note(struct saga_state *, const char *, const char *,
 		    struct kore_buf *);
+static void	saga_step(struct saga_state *, const char *, int);
+static void	saga_cat(char *, const char *, size_t);
 static void	saga_items(struct json_writer *, const struct order *);
 static int64_t	saga_left_ms(struct http_request *);
 static void	saga_cleanup(void *);
@@ -169,8 +185,8 @@ order_create(struct http_request *req)
 		case PHASE_OPEN:
 			r = saga_open(req, st);
 			break;
-		case PHASE_ADVANCE:
-			r = saga_advance(req, st);
+		case PHASE_FINISH:
+			r = saga_finish(req, st);
 			break;
 		default:
 			r = saga_call(req, st);
@@ -190,6 +206,7 @@ saga_prepare(struct http_request *req, void *arg)
 	const struct json_value	*dest;
 	int			ok;
 
+	kore_buf_init(&st->details, 256);
 	if ((body = svc_body_json(req, &create_schema)) == NULL)
 		return (0);
 
@@ -423,7 +440,9 @@ saga_reserved(struct saga_state *st)
 		    "insufficient_stock" : "unknown_product");
 		jw_int(&w, "http_status", code);
 		jw_object_close(&w);
-		saga_record(st, "rejected", &d);
+		saga_note(st, "rejected",
+		    upstream_target_name(UPSTREAM_INVENTORY_SERVICE), &d);
+		st->phase = PHASE_FINISH;
 		return;
 	}
 	if (code != 201) {
@@ -448,7 +467,9 @@ saga_reserved(struct saga_state *st)
 		return;
 	}
 	json_free(doc);
-	saga_record(st, "reserved", NULL);
+	saga_note(st, "reserved", upstream_target_name(UPSTREAM_INVENTORY_SERVICE),
+	    NULL);
+	saga_step(st, "reserved", PHASE_SHIP);
 }
 
 /* POST /shipments answered (or not): keep logistics' whole 201 body. */
@@ -506,7 +527,9 @@ saga_shipped(struct saga_state *st)
 	memcpy(st->shipment, data, len);
 	st->shipment[len] = '\0';
 
-	saga_record(st, "shipped", &d);
+	saga_note(st, "shipped", upstream_target_name(UPSTREAM_LOGISTICS_SERVICE),
+	    &d);
+	saga_step(st, "shipped", PHASE_COMMIT);
 }
 
 /* POST /inventory/reservations/:id/commit answered (or not). */
@@ -523,7 +546,9 @@ saga_committed(struct saga_state *st)
 		saga_fail(st, "commit", "the reservation cannot be committed");
 		return;
 	}
-	saga_record(st, "confirmed", NULL);
+	saga_note(st, "confirmed", upstream_target_name(UPSTREAM_INVENTORY_SERVICE),
+	    NULL);
+	st->phase = PHASE_FINISH;
 }
 
 /*
@@ -545,7 +570,9 @@ saga_released(struct saga_state *st)
 
 	if (code == 409 && !strcmp(st->o.step, "shipped")) {
 		st->unavailable = 0;
-		saga_record(st, "confirmed", NULL);
+		saga_note(st, "confirmed",
+		    upstream_target_name(UPSTREAM_INVENTORY_SERVICE), NULL);
+		st->phase = PHASE_FINISH;
 		return;
 	}
 
@@ -557,7 +584,10 @@ saga_released(struct saga_state *st)
 	jw_string(&w, "error", st->err.message);
 	jw_bool(&w, "released", released);
 	jw_object_close(&w);
-	saga_record(st, released ? "compensated" : "suspended", &d);
+	saga_note(st, released ? "compensated" : "suspended",
+	    released ? upstream_target_name(UPSTREAM_INVENTORY_SERVICE) :
+	    svc_decl.name, &d);
+	st->phase = PHASE_FINISH;
 }
 
 /*
@@ -583,36 +613,80 @@ saga_fail(struct saga_state *st, const char *step, const char *fmt, ...)
 	st->phase = PHASE_RELEASE;
 }
 
-/* Queues orders.advance(event, details) as the next phase. */
+/*
+ * Adds an event to what orders.finish() records: its name, the service it
+ * concerned and its details (NULL: none; d is consumed).
+ */
 static void
-saga_record(struct saga_state *st, const char *event, struct kore_buf *d)
+saga_note(struct saga_state *st, const char *event, const char *service,
+    struct kore_buf *d)
+{
+	if (st->nevents == SAGA_EVENTS_MAX)
+		fatal("saga_note: more than %d events", SAGA_EVENTS_MAX);
+
+	/*
+	 * Array literals "{a,b}" of plain words (event and service names
+	 * need no quoting), and the details as a JSON array.
+	 */
+	saga_cat(st->events, st->nevents > 0 ? "," : "{",
+	    sizeof(st->events));
+	saga_cat(st->events, event, sizeof(st->events));
+	saga_cat(st->services, st->nevents > 0 ? "," : "{",
+	    sizeof(st->services));
+	saga_cat(st->services, service, sizeof(st->services));
+
+	kore_buf_append(&st->details, st->nevents > 0 ? "," : "[", 1);
+	if (d != NULL) {
+		kore_buf_append(&st->details, d->data, d->offset);
+		kore_buf_cleanup(d);
+	} else {
+		kore_buf_append(&st->details, "null", 4);
+	}
+	st->nevents++;
+}
+
+/* Appends src to the string dst (size bytes), cutting it if need be. */
+static void
+saga_cat(char *dst, const char *src, size_t size)
 {
 	size_t		len;
 
-	(void)kore_strlcpy(st->event, event, sizeof(st->event));
-	kore_free(st->details);
-	st->details = NULL;
-	if (d != NULL) {
-		kore_buf_append(d, "", 1);
-		st->details = (char *)kore_buf_release(d, &len);
-	}
-	st->phase = PHASE_ADVANCE;
+	len = strlen(dst);
+	(void)kore_strlcpy(dst + len, src, size - len);
 }
 
-static int
-saga_advance(struct http_request *req, struct saga_state *st)
+/* A step done (not recorded yet): the next phase starts from it. */
+static void
+saga_step(struct saga_state *st, const char *step, int phase)
 {
-	const char		*params[6];
+	(void)kore_strlcpy(st->o.step, step, sizeof(st->o.step));
+	st->phase = phase;
+}
+
+/* Records what this request did, then answers from the order as stored. */
+static int
+saga_finish(struct http_request *req, struct saga_state *st)
+{
+	const char		*params[7];
 	int			ret;
+
+	if (!st->finishing) {
+		saga_cat(st->events, "}", sizeof(st->events));
+		saga_cat(st->services, "}", sizeof(st->services));
+		kore_buf_append(&st->details, "]", 2);	/* and the NUL */
+		st->finishing = 1;
+	}
 
 	params[0] = st->o.id;
 	params[1] = st->token;
-	params[2] = st->event;
-	params[3] = svc_request_id(req);
-	params[4] = st->details;
-	params[5] = !strcmp(st->event, "shipped") ? st->shipment : NULL;
+	params[2] = svc_request_id(req);
+	params[3] = st->events;
+	params[4] = st->services;
+	params[5] = (const char *)st->details.data;
+	params[6] = strstr(st->events, "shipped") != NULL ?
+	    st->shipment : NULL;
 
-	if (!saga_load(req, st, &q_advance, params, &ret))
+	if (!saga_load(req, st, &q_finish, params, &ret))
 		return (ret);
 	return (saga_next(req, st));
 }
@@ -689,6 +763,6 @@ saga_cleanup(void *arg)
 	upstream_done(&st->up);
 	db_done(&st->call);
 	items_free(&st->items);
-	kore_free(st->details);
+	kore_buf_cleanup(&st->details);
 	kore_free(st->shipment);
 }

@@ -11,6 +11,12 @@
 #   status  exit 0 when up and accepting connections
 #   url     print the admin DATABASE_URL (crm_admin, verify-full against our CA)
 #   destroy stop and delete the cluster (also its /var/lib/crm-supply home)
+#   sql     run the SQL on stdin in the maintenance database as the postgres
+#           superuser (over the private socket): what only it may do, e.g.
+#           CREATE EXTENSION for the bench; prints psql's unaligned output
+# PG_CONF_EXTRA: lines added to the server's settings at start (a tool's
+# own, e.g. the bench's shared_preload_libraries); a running server is
+# restarted when its shared_preload_libraries change.
 
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -105,6 +111,8 @@ log_line_prefix = '%m [%p] %q%u@%d '
 log_connections = off
 log_min_duration_statement = '1s'
 log_lock_waits = on
+${PG_CONF_EXTRA:+# PG_CONF_EXTRA (the caller's own):
+$PG_CONF_EXTRA}
 CONF
 	# TCP: TLS + SCRAM only; anything unencrypted is rejected outright.
 	as_pg tee "$D/pg_hba.conf" >/dev/null <<HBA
@@ -143,8 +151,15 @@ SQL
 case "$CMD" in
 start)
 	layout
+	preload() { grep '^shared_preload_libraries' "$D/crm-supply.conf" 2>/dev/null || true; }
+	was=$(preload)
 	configure
-	if running; then
+	if running && [ "$was" != "$(preload)" ]; then
+		# A library to preload only takes effect at server start.
+		log "restarting for PG_CONF_EXTRA"
+		as_pg "$PGBIN/pg_ctl" -D "$D" -m fast -w -t 60 restart \
+		    -l "$B/log/postgres.log" >/dev/null || die "restart failed"
+	elif running; then
 		# Already up: pick up a changed pg_hba/conf without a restart.
 		as_pg "$PGBIN/pg_ctl" -D "$D" reload >/dev/null
 	else
@@ -189,6 +204,11 @@ status)
 url)
 	admin_url "$R"
 	;;
+sql)
+	running || die "not running"
+	as_pg "$PGBIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h "$B/sock" \
+	    -p "$PG_PORT" -d postgres
+	;;
 destroy)
 	"$0" "$R" stop
 	case "$B" in
@@ -198,6 +218,6 @@ destroy)
 	rmdir "$(dirname "$B")" 2>/dev/null || true
 	;;
 *)
-	die "usage: ${0##*/} RUNDIR start|stop|status|kill|url|destroy"
+	die "usage: ${0##*/} RUNDIR start|stop|status|kill|url|destroy|sql"
 	;;
 esac

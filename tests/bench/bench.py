@@ -100,6 +100,18 @@ SEED_CUSTOMER_SQL = ("INSERT INTO crm.customers (id, name, email) "
                      "lpad(g::text, 12, '0'))::uuid, 'Bench Customer ' || g, "
                      "'bench-' || g || '@example.com' "
                      "FROM generate_series(1, 10000) g ON CONFLICT DO NOTHING")
+# The bench's cluster counts every statement, also those inside the
+# PL/pgSQL functions (pg_stat_statements: the database work per order).
+PG_CONF_EXTRA = ("shared_preload_libraries = 'pg_stat_statements'\n"
+                 "pg_stat_statements.track = all\n"
+                 "pg_stat_statements.max = 10000")
+# The frozen reference (issue 16): the order flow's SQL as it was before
+# the saga's steps were recorded together (pgbench/order_flow.sql), on a
+# frozen copy of the migrations of then (pgbench/frozen/), in a database
+# of its own on the same cluster, so that it keeps running whatever the
+# live schema becomes.
+FROZEN_DB = "crm_supply_frozen"
+FROZEN_DIR = os.path.join(HERE, "pgbench", "frozen")
 TARGET_PSS_KB = 24 * 1024
 TARGET_READY_MS = 300
 
@@ -165,7 +177,7 @@ class Settings:
                    BIN_DIR=self.bin_dir, PG_PORT=str(self.pg_port),
                    RATE_LIMIT_RATE=self.rate, RATE_LIMIT_BURST=self.burst,
                    REGISTRY=self.registry, CONTAINER_PREFIX=self.prefix,
-                   MODE=self.stack)
+                   MODE=self.stack, PG_CONF_EXTRA=PG_CONF_EXTRA)
         for s, var in zip(SERVICES, PORT_VARS):
             env[var] = str(self.ports[s])
         env.update(extra)
@@ -175,9 +187,10 @@ class Settings:
 S = None		# Settings of this run
 
 
-def sh(cmd, env=None, timeout=180, check=True):
+def sh(cmd, env=None, timeout=180, check=True, input_text=None):
     p = subprocess.run(cmd, env=env or S.stack_env(), stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True, timeout=timeout)
+                       stderr=subprocess.STDOUT, text=True, timeout=timeout,
+                       input=input_text)
     if check and p.returncode != 0:
         raise BenchError("%s failed (%d):\n%s" % (" ".join(cmd), p.returncode,
                                                    p.stdout[-3000:]))
@@ -651,20 +664,21 @@ def secret(name):
         return f.read().strip()
 
 
-def pg_env(role):
+def pg_env(role, database="crm_supply_db"):
     """libpq's environment for ROLE on the bench's cluster (TLS, verified
     against the stack's CA). The password by environment: never on a
     command line."""
     user, password = db_role(role)
     return dict(os.environ, PGHOST="127.0.0.1", PGPORT=str(S.pg_port),
-                PGDATABASE="crm_supply_db", PGUSER=user, PGPASSWORD=password,
+                PGDATABASE=database, PGUSER=user, PGPASSWORD=password,
                 PGSSLMODE="verify-full",
                 PGSSLROOTCERT=os.path.join(S.run, "pki", "ca.pem"),
                 PGCONNECT_TIMEOUT="10")
 
 
-def pgbench(sql, clients, duration, role, protocol="prepared"):
-    env = pg_env(role)
+def pgbench(sql, clients, duration, role, protocol="prepared",
+            database="crm_supply_db"):
+    env = pg_env(role, database)
     if role == "admin":
         # The service roles' planner setting (sql/roles.sql), which the
         # admin role does not have: the reference runs the services' SQL as
@@ -680,11 +694,14 @@ def pgbench(sql, clients, duration, role, protocol="prepared"):
     failed = re.search(r"^number of failed transactions: (\d+)", p.stdout,
                        re.M)
     lat = re.search(r"^latency average = ([0-9.]+) ms", p.stdout, re.M)
+    done = re.search(r"^number of transactions actually processed: (\d+)",
+                     p.stdout, re.M)
     if p.returncode != 0 or not tps:
         raise BenchError("pgbench %s failed (%d):\n%s"
                          % (sql, p.returncode, p.stdout[-2000:]))
     return {"rps": round(float(tps.group(1)), 1),
             "errors": int(failed.group(1)) if failed else 0,
+            "transactions": int(done.group(1)) if done else None,
             "latency_avg_ms": float(lat.group(1)) if lat else None}
 
 
@@ -781,6 +798,17 @@ def run_reference(c, duration, protocol="prepared"):
                    ref["role"], protocol)
 
 
+def run_frozen(c, duration):
+    """The case's frozen reference (its "frozen": {"script"}): pgbench in
+    FROZEN_DB with the reference's clients and role; None without one."""
+    fr = c.get("frozen")
+    if fr is None:
+        return None
+    ref = c["reference"]
+    return pgbench(fr["script"], pool_size(ref["pool_of"]), duration,
+                   ref["role"], database=FROZEN_DB)
+
+
 def measure(c, duration, files, sample=True):
     """One run of a case; an open-loop one at "load" times the req/s its
     capacity case ("capacity_of", a case file that runs before it)
@@ -825,13 +853,24 @@ def summarize(c):
         # Per round (case and reference back to back), then the median.
         "ratio": median(ratios),
     }
+    frozen = [f for f in c.get("frozen_runs", ()) if f is not None]
+    if frozen:
+        res["frozen_rps"] = median([f["rps"] for f in frozen])
+        res["frozen_errors"] = sum(f["errors"] for f in frozen)
+        res["frozen_ratio"] = median([r["rps"] / f["rps"] for r, f in
+                                      zip(runs, c["frozen_runs"])
+                                      if f is not None and f["rps"]])
     t = c["target"]
     misses = []
     if "ratio" in t and (res["ratio"] is None or res["ratio"] < t["ratio"]):
         misses.append("ratio %.2f < %.2f" % (res["ratio"] or 0, t["ratio"]))
+    if "frozen_ratio" in t and (res.get("frozen_ratio") is None or
+                                res["frozen_ratio"] < t["frozen_ratio"]):
+        misses.append("%.2f x the frozen reference < %.2f" % (
+            res.get("frozen_ratio") or 0, t["frozen_ratio"]))
     if "p99_ms" in t and res["p99_ms"] > t["p99_ms"]:
         misses.append("p99 %.1f ms > %d ms" % (res["p99_ms"], t["p99_ms"]))
-    if res["errors"] or res["reference_errors"]:
+    if res["errors"] or res["reference_errors"] or res.get("frozen_errors"):
         verdict = "FAIL"
     elif S.mode == "smoke":
         verdict = "ok"
@@ -858,9 +897,9 @@ def check_tools():
         raise BenchError("must run as root (the stack scripts need it)")
 
 
-def admin_psql(*sql, timeout=120):
+def admin_psql(*sql, timeout=120, database="crm_supply_db"):
     """Run SQL as the database owner; returns psql's unaligned output."""
-    env = pg_env("admin")
+    env = pg_env("admin", database)
     cmd = [os.path.join(PGBIN, "psql"), "-X", "-q", "-A", "-t",
            "-v", "ON_ERROR_STOP=1"]
     for q in sql:
@@ -868,9 +907,56 @@ def admin_psql(*sql, timeout=120):
     return sh(cmd, env=env, timeout=timeout)
 
 
-def seed():
+def seed(database="crm_supply_db"):
     admin_psql(SEED_SQL, SEED_CUSTOMER_SQL,
-               "VACUUM ANALYZE inventory.products, crm.customers")
+               "VACUUM ANALYZE inventory.products, crm.customers",
+               database=database)
+
+
+def install_frozen():
+    """The frozen reference's database: pgbench/frozen/ (the migrations
+    of before issue 16, never edited) in FROZEN_DB, applied once (each in
+    a transaction, as migrate.sh does), and seeded like the live one. The
+    service roles the migrations grant to exist already (migrate.sh)."""
+    if not admin_psql("SELECT 1 FROM pg_database WHERE datname = '%s'"
+                      % FROZEN_DB, database="postgres").strip():
+        admin_psql("CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8' "
+                   "LOCALE 'C.UTF-8'" % FROZEN_DB, database="postgres")
+    if not admin_psql("SELECT to_regclass('public.frozen_installed') "
+                      "IS NOT NULL", database=FROZEN_DB).strip() == "t":
+        log("installing the frozen reference schema in %s" % FROZEN_DB)
+        cmd = [os.path.join(PGBIN, "psql"), "-X", "-q", "-1",
+               "-v", "ON_ERROR_STOP=1", "-c", "SET client_min_messages = "
+               "warning"]
+        for f in sorted(os.listdir(FROZEN_DIR)):
+            if f.endswith(".sql"):
+                cmd += ["-f", os.path.join(FROZEN_DIR, f)]
+        cmd += ["-c", "CREATE TABLE public.frozen_installed ()"]
+        sh(cmd, env=pg_env("admin", FROZEN_DB))
+    seed(FROZEN_DB)
+
+
+def db_work():
+    """Counters of the database work so far: write transactions (the
+    cluster's next transaction id: one per commit that wrote, whichever
+    database; the bench measures one thing at a time) and the statements
+    pg_stat_statements counted in the live and the frozen database, top
+    level (what a client sent) and nested (run inside the functions)."""
+    out = admin_psql(
+        "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint, "
+        "coalesce(sum(calls) FILTER (WHERE toplevel), 0), "
+        "coalesce(sum(calls) FILTER (WHERE NOT toplevel), 0) "
+        "FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
+        "WHERE d.datname IN ('crm_supply_db', '%s')" % FROZEN_DB)
+    x, top, nested = (int(v) for v in out.strip().split("|"))
+    return {"xacts": x, "statements": top, "nested": nested}
+
+
+def per_order(before, after, orders):
+    """The database work of one order between two db_work() readings."""
+    if not orders:
+        return None
+    return {k: round((after[k] - before[k]) / orders, 2) for k in before}
 
 
 def quiesce(c, limit=60):
@@ -958,7 +1044,7 @@ def main(mode):
         "settings": {"duration_s": S.duration, "warmup_s": S.warmup,
                      "runs": S.runs, "threads": S.threads,
                      "rate_limit_rate": S.rate, "rate_limit_burst": S.burst},
-        "cases": [], "services": {}, "gaps": {},
+        "cases": [], "services": {}, "gaps": {}, "db_work": {},
     }
     nginx = Nginx()
     os.makedirs(S.run, exist_ok=True)
@@ -967,6 +1053,10 @@ def main(mode):
             % (", ".join(needed) or "no service", S.run, S.stack))
         stack("up", needed)
         seed()
+        if any("frozen" in c or c.get("db_work") for c in active):
+            script("postgres.sh", "sql", input_text="CREATE EXTENSION IF "
+                   "NOT EXISTS pg_stat_statements")
+            install_frozen()
         for n in needed:
             r = ready_median([measure_ready(n) for _ in range(S.runs)])
             time.sleep(0.3)
@@ -978,7 +1068,7 @@ def main(mode):
         files = {c["file"]: c for c in active}
         for c in active:
             c["env"] = {}
-            c["runs"], c["refs"] = [], []
+            c["runs"], c["refs"], c["frozen_runs"] = [], [], []
         if S.warmup:
             log("warming up")
             for c in active:
@@ -986,13 +1076,33 @@ def main(mode):
                 quiesce(c)
                 run_reference(c, S.warmup)
                 quiesce(c)
+                run_frozen(c, S.warmup)
         for rnd in range(S.runs):
             for c in active:
                 log("round %d/%d: %s" % (rnd + 1, S.runs, c["name"]))
+                count = rnd == 0 and c.get("db_work")
+                w0 = db_work() if count else None
                 c["runs"].append(measure(c, S.duration, files))
+                w1 = db_work() if count else None
                 quiesce(c)
+                w2 = db_work() if count else None
                 c["refs"].append(run_reference(c, S.duration))
+                w3 = db_work() if count else None
                 quiesce(c)
+                w4 = db_work() if count else None
+                c["frozen_runs"].append(run_frozen(c, S.duration))
+                w5 = db_work() if count else None
+                if count:
+                    # Per confirmed order: the service's 201s, and one
+                    # order per pgbench transaction.
+                    ref, frz = c["refs"][-1], c["frozen_runs"][-1]
+                    report["db_work"][c["name"]] = {
+                        "service": per_order(w0, w1, c["runs"][-1][
+                            "statuses"].get("201", 0)),
+                        "reference": per_order(
+                            w2, w3, ref and ref.get("transactions")),
+                        "frozen": per_order(
+                            w4, w5, frz and frz.get("transactions"))}
                 if rnd == 0 and c.get("reference", {}).get("kind") == "db":
                     # The same SQL unprepared shows what planning every
                     # statement would cost: Kore 4.1 sends unnamed ones;
@@ -1052,6 +1162,14 @@ def main(mode):
     return 1 if failed else 0
 
 
+def work_label(x):
+    """One per_order() reading as the report prints it."""
+    if x is None:
+        return "-"
+    return "%.2f commits, %.2f / %.1f statements" % (
+        x["xacts"], x["statements"], x["nested"])
+
+
 def reference_label(c):
     ref = c.get("reference")
     if ref is None:
@@ -1080,6 +1198,8 @@ def print_report(r):
     for c in r["cases"]:
         t = c["target"]
         tgt = ",".join(([">=%.2f" % t["ratio"]] if "ratio" in t else [])
+                       + (["frz>=%.1f" % t["frozen_ratio"]]
+                          if "frozen_ratio" in t else [])
                        + (["p99<=%d" % t["p99_ms"]] if "p99_ms" in t
                           else [])) or "-"
         if c["verdict"] == "pending":
@@ -1171,6 +1291,32 @@ def print_report(r):
                              x["master_fork_to_started"],
                              x["started_to_ready"], s["master_ready_ms"],
                              s["start_command_ms"]))
+    frozen = [c for c in r["cases"] if c.get("frozen_rps") is not None]
+    if frozen:
+        print()
+        print("against the frozen reference: the order flow's SQL and "
+              "schema of before issue 16 (pgbench/order_flow.sql on "
+              "pgbench/frozen/, database %s), same run" % FROZEN_DB)
+        for c in frozen:
+            t = c["target"].get("frozen_ratio")
+            print("  %-22s service %s/s; now %s %s/s; frozen %s/s%s: "
+                  "service x%s of the frozen reference%s"
+                  % (c["name"], fmt(c["rps"], ".0f"), c["reference"],
+                     fmt(c["reference_rps"], ".0f"),
+                     fmt(c["frozen_rps"], ".0f"),
+                     " (%d errors)" % c["frozen_errors"]
+                     if c["frozen_errors"] else "",
+                     fmt(c["frozen_ratio"], ".2f"),
+                     " (target >= %.2f)" % t if t else ""))
+    if r["db_work"]:
+        print()
+        print("database work per confirmed order (first round; write "
+              "transactions by transaction id, statements by "
+              "pg_stat_statements: sent / run inside functions)")
+        for name, w in r["db_work"].items():
+            print("  %-22s %s" % (name, "; ".join(
+                "%s %s" % (k, work_label(w.get(k)))
+                for k in ("service", "reference", "frozen"))))
     if r["gaps"]:
         print()
         print("statement planning: prepared vs unnamed, what Kore's "

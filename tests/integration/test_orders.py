@@ -4,6 +4,7 @@ audit trail and its grants, compensation when a downstream is down, and
 resuming after a crash between two steps."""
 
 import concurrent.futures
+import json
 import os
 import re
 import signal
@@ -118,6 +119,10 @@ def test_full_saga_confirmed_once(svc, inventory, logistics):
     assert evs[2]["details"]["shipment_id"] == ship["id"]
     # The repeat changed nothing: no further event.
     assert len(evs) == 4
+    # One request's steps are recorded in one transaction (orders.finish()).
+    xmins = psql("SELECT xmin FROM orders.audit_events WHERE "
+                 "supply_order_id = '%s' ORDER BY seq" % doc["id"])
+    assert len({x[0] for x in xmins[1:]}) == 1, xmins
     # The request id travelled downstream: both services logged it.
     # (Request lines are written in batches, within 10 ms.)
     for name in ("inventory-service", "logistics-service"):
@@ -235,9 +240,13 @@ def simulate_crash(inventory, step, reservation=None):
 
 @pytest.mark.parametrize("step,held", [
     ("recorded", None),             # crashed before reserving
-    ("recorded", "reserved"),       # reserved, the record was lost
-    ("reserved", "reserved"),       # before the shipment
-    ("reserved", "committed"),      # impossible order of events, still ok
+    ("recorded", "reserved"),       # reserved, or reserved and shipped:
+                                    # a request records its steps at its
+                                    # end (orders.finish())
+    ("recorded", "committed"),      # committed, the record was lost
+    ("reserved", "reserved"),       # recorded step by step (a replica of
+    ("reserved", "committed"),      # the previous version, 0020's
+                                    # advance()), before the shipment
 ])
 def test_repeat_resumes_after_a_crash(svc, inventory, logistics, step,
                                       held):
@@ -264,23 +273,33 @@ def test_resume_after_a_crash_during_compensation(svc, inventory, logistics,
     assert totals(a) == (8, 0, 2)
 
 
-def test_resume_after_crash_once_shipped(svc, inventory, logistics):
-    # The shipment was created and recorded; the commit did not happen, or
-    # happened and its answer was lost: both complete exactly once.
+@pytest.mark.parametrize("recorded", [False, True])
+def test_resume_after_crash_once_shipped(svc, inventory, logistics,
+                                         recorded):
+    # The shipment was created (and recorded step by step, or not recorded
+    # at all: the request that made it died before its end); the commit
+    # did not happen, or happened and its answer was lost: all complete
+    # exactly once, with the same shipment.
     for held in ("reserved", "committed"):
-        a, doc_in, oid = simulate_crash(inventory, "reserved", held)
+        a, doc_in, oid = simulate_crash(
+            inventory, "reserved" if recorded else "recorded", held)
         ship = {"order_id": oid, "items": doc_in["items"],
                 "destination": doc_in["destination"]}
         status, _, rec = logistics.call("POST", "/shipments", ship)
         assert status == 201, rec
-        psql("UPDATE orders.supply_orders SET step = 'shipped', "
-             "shipment = '%s'::jsonb, shipment_id = '%s' WHERE id = '%s'"
-             % (__import__("json").dumps(rec), rec["id"], oid))
+        if recorded:
+            psql("UPDATE orders.supply_orders SET step = 'shipped', "
+                 "shipment = '%s'::jsonb, shipment_id = '%s' WHERE "
+                 "id = '%s'" % (json.dumps(rec), rec["id"], oid))
         status, _, doc = post(svc, doc_in)
         assert status == 201, doc
         assert doc["status"] == "confirmed"
         assert doc["shipment"]["id"] == rec["id"]
         assert totals(a) == (8, 0, 2)
+        names = [e["event"] for e in events(svc, oid)]
+        assert names == ["resumed"] + (["confirmed"] if recorded else
+                                       ["reserved", "shipped",
+                                        "confirmed"]), names
 
 
 def test_repeat_completes_after_a_real_crash(svc, inventory, logistics):
