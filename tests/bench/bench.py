@@ -947,7 +947,10 @@ def db_work():
         "coalesce(sum(calls) FILTER (WHERE toplevel), 0), "
         "coalesce(sum(calls) FILTER (WHERE NOT toplevel), 0) "
         "FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
-        "WHERE d.datname IN ('crm_supply_db', '%s')" % FROZEN_DB)
+        "WHERE d.datname IN ('crm_supply_db', '%s')" % FROZEN_DB,
+        # The extension's view is in the maintenance database (postgres.sh
+        # sql); it shows every database's statements.
+        database="postgres")
     x, top, nested = (int(v) for v in out.strip().split("|"))
     return {"xacts": x, "statements": top, "nested": nested}
 
