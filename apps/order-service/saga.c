@@ -645,14 +645,19 @@ saga_note(struct saga_state *st, const char *event, const char *service,
 	st->nevents++;
 }
 
-/* Appends src to the string dst (size bytes), cutting it if need be. */
+/*
+ * Appends src to the string dst (size bytes).  The arrays are sized for
+ * SAGA_EVENTS_MAX events, so a cut would record a wrong list: a bug.
+ */
 static void
 saga_cat(char *dst, const char *src, size_t size)
 {
 	size_t		len;
 
 	len = strlen(dst);
-	(void)kore_strlcpy(dst + len, src, size - len);
+	if (len + 1 >= size || kore_strlcpy(dst + len, src, size - len) >=
+	    size - len)
+		fatal("saga_cat: '%s' does not fit", src);
 }
 
 /* A step done (not recorded yet): the next phase starts from it. */
