@@ -5,7 +5,8 @@
 -- out meanwhile - coordinated omission.
 --
 -- BENCH_RATE requests/s in all, BENCH_CASE_SCRIPT the case's own script
--- (its request() builds each request). Each wrk thread keeps a schedule
+-- (its request() builds each request); the first request is due
+-- BENCH_OPENLOOP_START_MS (1000) after the first connection is up. Each wrk thread keeps a schedule
 -- of due times, one every threads/BENCH_RATE s. A connection that is free
 -- takes the next due time in delay() and waits until then (rounded up to
 -- wrk's 1 ms timers, never early); when every connection is busy the due
@@ -41,6 +42,7 @@ end
 local BUCKET_US = 100
 
 local rate = tonumber(os.getenv("BENCH_RATE"))
+local start_us = 1000 * (tonumber(os.getenv("BENCH_OPENLOOP_START_MS")) or 1000)
 local threads = {}
 local case_setup = setup
 
@@ -73,7 +75,12 @@ end
 function delay()
 	local now = now_us()
 	if next_due == nil then
-		next_due = now
+		-- The schedule starts once the client's connections are up:
+		-- wrk opens them all at once, and the first second of the
+		-- run is their TLS handshakes (128 at the same moment, which
+		-- a steady stream of orders does not have). No request is due
+		-- before, so none is measured from then.
+		next_due = now + start_us
 	end
 	-- Due times nobody could take are not made up later in a rush
 	-- beyond what the schedule says: each is taken by the next free
