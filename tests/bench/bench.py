@@ -168,6 +168,8 @@ class Settings:
         self.threads = env_num("BENCH_THREADS", 2)
         self.only = [c for c in os.environ.get("BENCH_CASES", "").split(",")
                      if c]
+        # GET /metrics of the harness tried again (scrape()).
+        self.scrape_retries = 0
         self.rate = os.environ.get("BENCH_RATE_LIMIT_RATE", "1000000")
         self.burst = os.environ.get("BENCH_RATE_LIMIT_BURST", "1000000")
         self.fresh = env_num("BENCH_FRESH", 1 if full else 0) == 1
@@ -541,13 +543,56 @@ class Nginx:
 PLATFORM_ROUTES = ("/healthz", "/readyz", "/metrics")
 
 
+# What Kore's parent logs when a worker process died (it restarts the
+# worker; the connections the worker held are reset).
+WORKER_DEATH = re.compile(r"\(hdlr: [^)]*\) gone|died from sandbox "
+                          r"violation|keymgr or acme process gone")
+
+
+def worker_deaths():
+    """The lines of the services' logs (this run's: stack("up") removes
+    the last run's) that say a worker process died. No case kills one: each
+    is a crash, and a failure of the run."""
+    out = []
+    for n in SERVICES:
+        try:
+            with open(os.path.join(S.run, "logs", n + ".log"),
+                      errors="replace") as f:
+                out += ["%s: %s" % (n, line.strip()) for line in f
+                        if WORKER_DEATH.search(line)]
+        except FileNotFoundError:
+            pass
+    return out
+
+
+def scrape(port):
+    """GET /metrics on PORT. A connection the service resets or does not
+    answer is tried again (at most 3 times, 1 s apart) unless a worker died,
+    which fails the run with what the parent logged; each retry is logged
+    and counted in the report (scrape_retries)."""
+    for attempt in range(3):
+        try:
+            return https(port, "GET", "/metrics", timeout=10)
+        except OSError as e:
+            dead = worker_deaths()
+            if dead:
+                raise BenchError("GET /metrics on %d: %s; a worker died:\n"
+                                 "  %s" % (port, e, "\n  ".join(dead[-10:])))
+            if attempt == 2:
+                raise BenchError("GET /metrics on %d: %s (3 attempts)"
+                                 % (port, e))
+            S.scrape_retries += 1
+            log("GET /metrics on %d: %s; again in 1 s" % (port, e))
+            time.sleep(1)
+
+
 def metrics_statuses(port):
     """{status: count} of the answers the service has counted so far (all
     workers: http_requests_total in its /metrics) on every route but the
     platform's own (the harness itself calls those). 499 (client closed)
     is left out: wrk closes its connections at the end of a run with up
     to one request in flight on each."""
-    st, body = https(port, "GET", "/metrics", timeout=10)
+    st, body = scrape(port)
     if st != 200:
         raise BenchError("GET /metrics on %d: %d" % (port, st))
     out = {}
@@ -616,6 +661,10 @@ def wrk(port, path, lua, conns, duration, token, extra_env=None,
             p.returncode, p.stdout[-800:], p.stderr[-800:]))
     w = json.loads(m.group(1))
     secs = w["duration_us"] / 1e6
+    dead = worker_deaths()
+    if dead:
+        raise BenchError("a worker died during %s:\n  %s"
+                         % (" ".join(cmd), "\n  ".join(dead[-10:])))
     if service:
         # The scrape after the run is not itself counted (it is in flight,
         # and on a platform route).
@@ -1159,6 +1208,7 @@ def main(mode):
                     if kb is not None:
                         s["pss_load_kb"] = max(s.get("pss_load_kb", 0), kb)
         report["cases"].append(row)
+    report["scrape_retries"] = S.scrape_retries
     sizes = binary_sizes()
     images = image_sizes(needed) if S.stack == "container" else {}
     for n in SERVICES:
@@ -1264,6 +1314,11 @@ def print_report(r):
                 c["socket_errors"],
                 "".join(" (%s %d)" % kv
                         for kv in c["socket_error_kinds"].items())))
+    if r.get("scrape_retries"):
+        print()
+        print("the harness's GET /metrics was tried again %d time(s) (a "
+              "connection reset or not answered; see the log above)"
+              % r["scrape_retries"])
     print()
     hdr = ("%-18s %10s %15s %16s %13s %20s"
            % ("service", "binary MiB", "image MiB gz/un", "ready ms (<=300)",
