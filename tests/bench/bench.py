@@ -1403,6 +1403,23 @@ def print_report(r):
     return failed
 
 
+def log_tails(n=15):
+    """After a failure: what each service said besides its request lines
+    (Kore's processes, warnings, errors), the last N lines of each, so a
+    failed run elsewhere (CI) can be read without its machine."""
+    for name in SERVICES:
+        try:
+            with open(os.path.join(S.run, "logs", name + ".log"),
+                      errors="replace") as f:
+                lines = [l.rstrip() for l in f
+                         if '"level":"info"' not in l]
+        except (FileNotFoundError, NameError, AttributeError):
+            continue
+        if lines:
+            log("%s, last %d lines but info:\n  %s"
+                % (name, min(n, len(lines)), "\n  ".join(lines[-n:])))
+
+
 def on_signal(signum, frame):
     raise BenchError("aborted by signal %d" % signum)
 
@@ -1419,4 +1436,8 @@ if __name__ == "__main__":
         sys.exit(main(mode))
     except BenchError as e:
         log("FAILED: %s" % e)
+        log_tails()
         sys.exit(1)
+    except Exception:
+        log_tails()
+        raise
