@@ -272,3 +272,43 @@ def test_peer_certificate_is_verified(logistics, tmp_path):
         p.server_close()
         stop_service("logistics-service")
         start_service("logistics-service")
+
+
+@pytest.mark.parametrize("peer_kind", ["refused", "never_accepts"])
+def test_connect_given_up_keeps_the_worker(logistics, peer_kind):
+    """Connect attempts that fail (a closed port) or never complete (a
+    listener whose backlog is full: its SYNs are dropped) are closed by
+    libcurl before it reports the socket's removal, and the removal comes
+    later (Kore's curl-socket-close.patch): 503 every time, and the worker
+    goes on (the no_worker_died fixture reads the parent's log)."""
+    lsock, held = None, []
+    port = FAKE_PORT + 2
+    if peer_kind == "never_accepts":
+        lsock = socket.socket()
+        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        lsock.bind(("127.0.0.1", port))
+        lsock.listen(0)
+        # Fill the accept queue, so that later SYNs go unanswered.
+        for _ in range(2):
+            c = socket.socket()
+            c.setblocking(False)
+            c.connect_ex(("127.0.0.1", port))
+            held.append(c)
+        time.sleep(0.2)
+    try:
+        stop_service("logistics-service")
+        start_service("logistics-service", ORDER_SERVICE_PORT=str(port))
+        for _ in range(6):
+            (status, hdrs, doc), elapsed = get(logistics, str(uuid.uuid4()))
+            assert_error(status, hdrs, doc, 503, "unavailable")
+            assert elapsed < 3.0, elapsed
+        # Still serving: every worker answers what needs no upstream.
+        for _ in range(8):
+            assert logistics.call("GET", "/healthz")[0] == 200
+    finally:
+        for c in held:
+            c.close()
+        if lsock is not None:
+            lsock.close()
+        stop_service("logistics-service")
+        start_service("logistics-service")
