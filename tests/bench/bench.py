@@ -72,6 +72,8 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+import worker_deaths as worker_log  # noqa: E402 (tests/worker_deaths.py)
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 STACK_DIR = os.path.join(REPO, "platform", "stack")
 # podman as platform/stack/container.sh runs it.
@@ -543,26 +545,11 @@ class Nginx:
 PLATFORM_ROUTES = ("/healthz", "/readyz", "/metrics")
 
 
-# What Kore's parent logs when a worker process died (it restarts the
-# worker; the connections the worker held are reset).
-WORKER_DEATH = re.compile(r"\(hdlr: [^)]*\) gone|died from sandbox "
-                          r"violation|keymgr or acme process gone")
-
-
 def worker_deaths():
     """The lines of the services' logs (this run's: stack("up") removes
     the last run's) that say a worker process died. No case kills one: each
-    is a crash, and a failure of the run."""
-    out = []
-    for n in SERVICES:
-        try:
-            with open(os.path.join(S.run, "logs", n + ".log"),
-                      errors="replace") as f:
-                out += ["%s: %s" % (n, line.strip()) for line in f
-                        if WORKER_DEATH.search(line)]
-        except FileNotFoundError:
-            pass
-    return out
+    is a crash, and a failure of the run (tests/worker_deaths.py)."""
+    return worker_log.since(os.path.join(S.run, "logs"))
 
 
 def scrape(port):

@@ -36,10 +36,14 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import tarfile
 import time
 
 import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import worker_deaths  # noqa: E402 (tests/worker_deaths.py)
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("BUILD", os.path.join(REPO, "build"))
@@ -74,6 +78,10 @@ ENV = dict(os.environ, REGISTRY=REGISTRY, PG_PORT=PG_PORT,
            INVENTORY_SERVICE_PORT=INV_PORT, CONTAINER_PREFIX=PREFIX,
            BIN_DIR=BIN_DIR, BUILD=BUILD,
            CONTAINERS_CONF=os.path.join(REPO, "images", "containers.conf"))
+
+
+# Fails each test during which a worker process died (tests/worker_deaths.py).
+no_worker_died = worker_deaths.fixture(os.path.join(RUN, "logs"))
 
 
 def run(*cmd, check=True, env=None):

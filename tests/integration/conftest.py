@@ -8,11 +8,15 @@ import re
 import socket
 import ssl
 import subprocess
+import sys
 import http.client
 import time
 import uuid
 
 import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import worker_deaths  # noqa: E402 (tests/worker_deaths.py)
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("BUILD", os.path.join(REPO, "build"))
@@ -144,36 +148,8 @@ def _stop_services():
         stop_service(name)
 
 
-# What Kore's parent logs when one of its workers died (it starts another;
-# the connections the worker held are reset). A test that kills a whole
-# service (service.sh kill) takes the parent too: nothing is logged.
-WORKER_DEATH = re.compile(r"\(hdlr: [^)]*\) gone|died from sandbox "
-                          r"violation|keymgr or acme process gone")
-
-
-def _log_sizes():
-    d = os.path.join(RUN, "logs")
-    try:
-        return {n: os.path.getsize(os.path.join(d, n))
-                for n in os.listdir(d) if n.endswith(".log")}
-    except FileNotFoundError:
-        return {}
-
-
-@pytest.fixture(autouse=True)
-def no_worker_died():
-    """Fails a test in which a worker process of a service died: the parent
-    replaces it, so no answer shows it, but it is a crash."""
-    before = _log_sizes()
-    yield
-    dead = []
-    for n, size in _log_sizes().items():
-        with open(os.path.join(RUN, "logs", n), "rb") as f:
-            f.seek(before.get(n, 0) if before.get(n, 0) <= size else 0)
-            dead += ["%s: %s" % (n, line.decode(errors="replace").strip())
-                     for line in f
-                     if WORKER_DEATH.search(line.decode(errors="replace"))]
-    assert not dead, "a worker died:\n" + "\n".join(dead[-10:])
+# Fails each test during which a worker process died (tests/worker_deaths.py).
+no_worker_died = worker_deaths.fixture(os.path.join(RUN, "logs"))
 
 
 @pytest.fixture(scope="session")
