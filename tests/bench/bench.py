@@ -170,8 +170,6 @@ class Settings:
         self.threads = env_num("BENCH_THREADS", 2)
         self.only = [c for c in os.environ.get("BENCH_CASES", "").split(",")
                      if c]
-        # GET /metrics of the harness tried again (scrape()).
-        self.scrape_retries = 0
         self.rate = os.environ.get("BENCH_RATE_LIMIT_RATE", "1000000")
         self.burst = os.environ.get("BENCH_RATE_LIMIT_BURST", "1000000")
         self.fresh = env_num("BENCH_FRESH", 1 if full else 0) == 1
@@ -553,24 +551,16 @@ def worker_deaths():
 
 
 def scrape(port):
-    """GET /metrics on PORT. A connection the service resets or does not
-    answer is tried again (at most 3 times, 1 s apart) unless a worker died,
-    which fails the run with what the parent logged; each retry is logged
-    and counted in the report (scrape_retries)."""
-    for attempt in range(3):
-        try:
-            return https(port, "GET", "/metrics", timeout=10)
-        except OSError as e:
-            dead = worker_deaths()
-            if dead:
-                raise BenchError("GET /metrics on %d: %s; a worker died:\n"
-                                 "  %s" % (port, e, "\n  ".join(dead[-10:])))
-            if attempt == 2:
-                raise BenchError("GET /metrics on %d: %s (3 attempts)"
-                                 % (port, e))
-            S.scrape_retries += 1
-            log("GET /metrics on %d: %s; again in 1 s" % (port, e))
-            time.sleep(1)
+    """GET /metrics on PORT; a connection the service resets or does not
+    answer fails the run, with what the parent logged if a worker died
+    (a reset once came from a worker that died: curl-socket-close.patch)."""
+    try:
+        return https(port, "GET", "/metrics", timeout=10)
+    except OSError as e:
+        dead = worker_deaths()
+        raise BenchError("GET /metrics on %d: %s%s" % (
+            port, e, "; a worker died:\n  " + "\n  ".join(dead[-10:])
+            if dead else ""))
 
 
 def metrics_statuses(port):
@@ -1195,7 +1185,6 @@ def main(mode):
                     if kb is not None:
                         s["pss_load_kb"] = max(s.get("pss_load_kb", 0), kb)
         report["cases"].append(row)
-    report["scrape_retries"] = S.scrape_retries
     sizes = binary_sizes()
     images = image_sizes(needed) if S.stack == "container" else {}
     for n in SERVICES:
@@ -1301,11 +1290,6 @@ def print_report(r):
                 c["socket_errors"],
                 "".join(" (%s %d)" % kv
                         for kv in c["socket_error_kinds"].items())))
-    if r.get("scrape_retries"):
-        print()
-        print("the harness's GET /metrics was tried again %d time(s) (a "
-              "connection reset or not answered; see the log above)"
-              % r["scrape_retries"])
     print()
     hdr = ("%-18s %10s %15s %16s %13s %20s"
            % ("service", "binary MiB", "image MiB gz/un", "ready ms (<=300)",
