@@ -31,7 +31,8 @@ wrk/openloop.lua: latency from when each request was due); no
 "reference" (none run, no ratio); "smoke": false (not in the smoke run),
 "smoke_connections" (its connections in the smoke run, default at most
 BENCH_CONNECTIONS); "sample_pss": false (no PSS under its load: an
-overload case is not held to the PSS target).
+overload case is not held to the PSS target; such cases run after all the
+others, in rounds of their own, and the PSS they leave is reported apart).
 
 Environment (defaults in brackets):
   BUILD [repo/build]  BIN_DIR [$BUILD/musl/bin]  BENCH_RUN [$BUILD/bench]
@@ -1113,53 +1114,65 @@ def main(mode):
         for c in active:
             c["env"] = {}
             c["runs"], c["refs"], c["frozen_runs"] = [], [], []
-        if S.warmup:
-            log("warming up")
-            for c in active:
-                measure(c, S.warmup, files, sample=False)
-                quiesce(c)
-                run_reference(c, S.warmup)
-                quiesce(c)
-                run_frozen(c, S.warmup)
-        for rnd in range(S.runs):
-            for c in active:
-                log("round %d/%d: %s" % (rnd + 1, S.runs, c["name"]))
-                count = rnd == 0 and c.get("db_work")
-                w0 = db_work() if count else None
-                c["runs"].append(measure(c, S.duration, files))
-                w1 = db_work() if count else None
-                quiesce(c)
-                w2 = db_work() if count else None
-                c["refs"].append(run_reference(c, S.duration))
-                w3 = db_work() if count else None
-                quiesce(c)
-                w4 = db_work() if count else None
-                c["frozen_runs"].append(run_frozen(c, S.duration))
-                w5 = db_work() if count else None
-                if count:
-                    # Per confirmed order: the service's 201s, and one
-                    # order per pgbench transaction.
-                    ref, frz = c["refs"][-1], c["frozen_runs"][-1]
-                    report["db_work"][c["name"]] = {
-                        "service": per_order(w0, w1, c["runs"][-1][
-                            "statuses"].get("201", 0)),
-                        "reference": per_order(
-                            w2, w3, ref and ref.get("transactions")),
-                        "frozen": per_order(
-                            w4, w5, frz and frz.get("transactions"))}
-                if rnd == 0 and c.get("reference", {}).get("kind") == "db":
-                    # The same SQL unprepared shows what planning every
-                    # statement would cost: Kore 4.1 sends unnamed ones;
-                    # Kore's pgsql-prepared-statements.patch prepares
-                    # once per connection (docs/performance.md).
-                    u = run_reference(c, S.duration, "extended")
+        # The overload cases (no PSS under their load) run after every
+        # other case's rounds, in rounds of their own: what a burst of
+        # thousands of connections leaves allocated stays (Kore's pools and
+        # the allocator keep their high-water mark), and would be read as the
+        # other cases' PSS under load. What they leave is reported apart.
+        groups = [[c for c in active if c.get("sample_pss", True)],
+                  [c for c in active if not c.get("sample_pss", True)]]
+        for group in groups:
+            if S.warmup:
+                log("warming up")
+                for c in group:
+                    measure(c, S.warmup, files, sample=False)
                     quiesce(c)
-                    report["gaps"][c["name"]] = {
-                        "db_prepared_rps": c["refs"][0]["rps"],
-                        "db_unnamed_rps": u["rps"],
-                        "prepared_over_unnamed": round(
-                            c["refs"][0]["rps"] / u["rps"], 2)
-                        if u["rps"] else None}
+                    run_reference(c, S.warmup)
+                    quiesce(c)
+                    run_frozen(c, S.warmup)
+            for rnd in range(S.runs):
+                for c in group:
+                    log("round %d/%d: %s" % (rnd + 1, S.runs, c["name"]))
+                    count = rnd == 0 and c.get("db_work")
+                    w0 = db_work() if count else None
+                    c["runs"].append(measure(c, S.duration, files))
+                    w1 = db_work() if count else None
+                    quiesce(c)
+                    w2 = db_work() if count else None
+                    c["refs"].append(run_reference(c, S.duration))
+                    w3 = db_work() if count else None
+                    quiesce(c)
+                    w4 = db_work() if count else None
+                    c["frozen_runs"].append(run_frozen(c, S.duration))
+                    w5 = db_work() if count else None
+                    if count:
+                        # Per confirmed order: the service's 201s, and one
+                        # order per pgbench transaction.
+                        ref, frz = c["refs"][-1], c["frozen_runs"][-1]
+                        report["db_work"][c["name"]] = {
+                            "service": per_order(w0, w1, c["runs"][-1][
+                                "statuses"].get("201", 0)),
+                            "reference": per_order(
+                                w2, w3, ref and ref.get("transactions")),
+                            "frozen": per_order(
+                                w4, w5, frz and frz.get("transactions"))}
+                    if rnd == 0 and c.get("reference", {}).get("kind") == "db":
+                        # The same SQL unprepared shows what planning every
+                        # statement would cost: Kore 4.1 sends unnamed ones;
+                        # Kore's pgsql-prepared-statements.patch prepares
+                        # once per connection (docs/performance.md).
+                        u = run_reference(c, S.duration, "extended")
+                        quiesce(c)
+                        report["gaps"][c["name"]] = {
+                            "db_prepared_rps": c["refs"][0]["rps"],
+                            "db_unnamed_rps": u["rps"],
+                            "prepared_over_unnamed": round(
+                                c["refs"][0]["rps"] / u["rps"], 2)
+                            if u["rps"] else None}
+        if groups[1]:
+            time.sleep(1)
+            for n in needed:
+                report["services"][n]["pss_after_overload_kb"] = pss_kb(n)
     finally:
         signal.alarm(0)		# the clean-up runs to its end
         nginx.stop()
@@ -1316,6 +1329,14 @@ def print_report(r):
                  image, fmt(ready, ".0f"), fmt(mib(s.get("pss_idle_kb")),
                                                ".1f"),
                  fmt(mib(load), ".1f"), ", ".join(notes) or s.get("note", "")))
+    after = [(n, r["services"][n]["pss_after_overload_kb"]) for n in SERVICES
+             if r["services"][n].get("pss_after_overload_kb") is not None]
+    if after:
+        print()
+        print("PSS after the overload cases, idle (MiB; no target: what a "
+              "burst of thousands of connections leaves allocated stays, "
+              "Kore's pools and the allocator keep their high-water mark): "
+              + ", ".join("%s %.1f" % (n, kb / 1024) for n, kb in after))
     split = [(n, r["services"][n]) for n in SERVICES
              if "ready_split_ms" in r["services"][n]]
     if split:
