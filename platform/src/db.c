@@ -55,16 +55,17 @@
 
 /*
  * Busy is not dead.  A call still waiting for a pool connection at its
- * deadline waits behind others' statements; while PostgreSQL keeps
- * answering this worker's calls (one answered within DB_ALIVE_MS) the
- * database is busy, and the call keeps its place, looked at again every
- * DB_ALIVE_RECHECK_MS: admitted work is not failed because the database
- * is busy (admission.h bounds how many wait).  With no answer for
- * DB_ALIVE_MS the database is dead or hung: 503.  Once sent, the call
- * has DB_SENT_MS at least for its answer.  DB_WAIT_MAX_MS is the last
- * resort for a database that answers, but so slowly that the wait is
- * useless; sized as docs/operations.md says, admission never lets a wait
- * come near it.
+ * deadline, or sent in a pipeline behind statements not yet answered
+ * (pgsql_pipeline_depth), waits behind others' statements; while
+ * PostgreSQL keeps answering this worker's calls (one answered within
+ * DB_ALIVE_MS) the database is busy, and the call keeps its place,
+ * looked at again every DB_ALIVE_RECHECK_MS: admitted work is not failed
+ * because the database is busy (admission.h bounds how many wait).  With
+ * no answer for DB_ALIVE_MS the database is dead or hung: 503.  Once
+ * sent (in a pipeline: once at its head), the call has DB_SENT_MS at
+ * least for its answer.  DB_WAIT_MAX_MS is the last resort for a
+ * database that answers, but so slowly that the wait is useless; sized
+ * as docs/operations.md says, admission never lets a wait come near it.
  */
 #define DB_ALIVE_MS		1500
 #define DB_ALIVE_RECHECK_MS	250
@@ -128,8 +129,12 @@ static struct db_call		db_ready_call;
 static const struct metrics_help	db_metrics[] = {
 	{ "db_queries_total", "Database statements run, by statement and "
 	    "outcome." },
-	{ "db_pool_connections_in_use", "PostgreSQL connections lent out "
-	    "to statements now." },
+	{ "db_pool_connections_in_use", "Statements holding a PostgreSQL "
+	    "pool connection now (in pipelines: several to one)." },
+	{ "db_statements_pipelined_total", "Statements sent on a pool "
+	    "connection while others were in flight on it (a full pool, "
+	    "pgsql_pipeline_depth above 1) instead of waiting for a free "
+	    "one." },
 	{ "db_queue_waiting", "Statements waiting for a free PostgreSQL "
 	    "connection." },
 	{ "db_busy_waits_total", "Statements still waiting for a free "
@@ -324,6 +329,7 @@ static void
 db_expire(void *arg, u_int64_t now)
 {
 	struct db_call	*c = arg;
+	u_int64_t	started;
 
 	(void)now;
 
@@ -341,6 +347,16 @@ db_expire(void *arg, u_int64_t now)
 		return;
 	}
 
+	/* At the head of its pipeline only lately: DB_SENT_MS from then. */
+	started = kore_pgsql_started(&c->pgsql);
+	if (c->timeout_ms == 0 && c->state == DB_CALL_RUNNING &&
+	    started != 0 && now < started + DB_SENT_MS) {
+		c->due = started + DB_SENT_MS;
+		c->deadline = kore_timer_add(db_expire, c->due - now, c,
+		    KORE_TIMER_ONESHOT);
+		return;
+	}
+
 	c->expired = 1;
 	if (c->pgsql.req != NULL)
 		http_request_wakeup(c->pgsql.req);
@@ -349,14 +365,21 @@ db_expire(void *arg, u_int64_t now)
 }
 
 /*
- * Not sent yet, and the database answers others: it waits its turn.  A
- * call with a deadline of its own (the readiness check's) keeps it.
+ * Not sent yet, or sent behind others in its connection's pipeline
+ * (kore_pgsql_started() 0), and the database answers others: it waits its
+ * turn.  A call with a deadline of its own (the readiness check's) keeps
+ * it.
  */
 static int
 db_busy(const struct db_call *c, u_int64_t now)
 {
-	return (c->timeout_ms == 0 && c->state == DB_CALL_SETUP &&
-	    db_answered_at != 0 &&
+	if (c->timeout_ms != 0)
+		return (0);
+	if (c->state != DB_CALL_SETUP && (c->state != DB_CALL_RUNNING ||
+	    kore_pgsql_started(&c->pgsql) != 0))
+		return (0);
+
+	return (db_answered_at != 0 &&
 	    now < db_answered_at + DB_ALIVE_MS &&
 	    now < c->began + DB_WAIT_MAX_MS);
 }
@@ -394,6 +417,11 @@ db_run(struct db_call *c, const struct db_stmt *st, const char **values,
 				return (db_fail(c, err));
 			}
 			db_hold(c, 1);
+			/* Joined a pipeline: other statements are in flight. */
+			if (kore_pgsql_joined(&c->pgsql)) {
+				metrics_counter_add(
+				    "db_statements_pipelined_total", NULL, 1);
+			}
 			/* Prepared once per connection under its name. */
 			if (!kore_pgsql_query_named(&c->pgsql, st->name,
 			    st->sql, st->nparams, values))

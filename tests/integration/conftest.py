@@ -2,6 +2,7 @@
 static service executables, started by the test run on their own ports (so
 a running `make up` stack is never disturbed) and stopped at the end."""
 
+import concurrent.futures
 import json
 import os
 import re
@@ -234,6 +235,29 @@ class StatementLog:
 
     def text(self):
         return pg_log_since(self.offset)
+
+
+def puts_behind_a_locked_row(client, pid, n, hold, times):
+    """n concurrent PUTs of inventory product pid (quantities 1..n) while
+    another session locks its row FOR UPDATE for hold seconds at a time,
+    times in a row: [(status, headers, doc)] of the PUTs."""
+    url = stack("postgres.sh", "url").stdout.strip().splitlines()[-1]
+    locker = subprocess.Popen(
+        ["psql", url, "-XAtq", "-v", "ON_ERROR_STOP=1"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    locker.stdin.write(
+        ("BEGIN; SELECT 1 FROM inventory.products WHERE product_id = '%s' "
+         "FOR UPDATE; SELECT pg_sleep(%s); COMMIT;\n" % (pid, hold)) * times)
+    locker.stdin.close()
+    time.sleep(0.3)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=n) as pool:
+            return list(pool.map(
+                lambda q: client.call("PUT", "/inventory/" + pid,
+                                      {"quantity": q}, timeout=30),
+                range(1, n + 1)))
+    finally:
+        assert locker.wait(60) == 0
 
 
 def new_product(prefix="P"):

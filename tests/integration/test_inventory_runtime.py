@@ -9,7 +9,7 @@ import socket
 import subprocess
 import time
 
-from conftest import (BUILD, ENV, PORTS, RUN, Client, assert_error,
+from conftest import (BUILD, PORTS, RUN, Client, assert_error,
                       new_product, port_open, psql, secret, stack,
                       start_service, stop_service, wait_for)
 

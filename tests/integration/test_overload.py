@@ -10,19 +10,18 @@ platform/stack/service.sh), so that a burst a 2-core machine can drive
 is well above what they admit; they are started again with their own
 configuration afterwards."""
 
-import concurrent.futures
 import glob
 import json
 import os
 import re
 import shutil
 import subprocess
-import time
 
 import pytest
 
-from conftest import (REPO, RUN, assert_error, psql, secret, stack,
-                      start_service, stop_service, wait_for)
+from conftest import (REPO, RUN, assert_error, psql,
+                      puts_behind_a_locked_row, secret, start_service,
+                      stop_service, wait_for)
 from orderflow import FINAL, customer, stocked, totals
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -71,34 +70,21 @@ def server_error(labels):
 
 
 def test_busy_database_is_not_dead(inventory, restore):
-    """One pool connection per worker, and a row every PUT needs locked
-    by another session for 0.3 s at a time: twenty PUTs wait in line for
-    the connection up to ~6 s, well past the statement deadline (2.5 s),
+    """One pool connection per worker, without pipelines (the statements
+    wait in the queue; test_db_pipeline.py has the same in a pipeline),
+    and a row every PUT needs locked by another session for 0.3 s at a
+    time: twenty PUTs wait in line for the connection up to ~6 s, well
+    past the statement deadline (2.5 s),
     while PostgreSQL answers one of them every 0.3 s. None is failed:
     each waits its turn and gets 200. (Before, the ones still in line at
     2.5 s were answered 503 unavailable.)"""
     restore.append("inventory-service")
-    restart("inventory-service", CONF_EXTRA="pgsql_conn_max 1")
+    restart("inventory-service",
+            CONF_EXTRA="pgsql_conn_max 1\npgsql_pipeline_depth 1")
     pid = stocked(inventory, 10, "BUSY")
     before = metrics(inventory)
 
-    url = stack("postgres.sh", "url").stdout.strip().splitlines()[-1]
-    locker = subprocess.Popen(
-        ["psql", url, "-XAtq", "-v", "ON_ERROR_STOP=1"],
-        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    locker.stdin.write(
-        ("BEGIN; SELECT 1 FROM inventory.products WHERE product_id = '%s' "
-         "FOR UPDATE; SELECT pg_sleep(0.3); COMMIT;\n" % pid) * 24)
-    locker.stdin.close()
-    time.sleep(0.3)
-    try:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
-            answers = list(pool.map(
-                lambda q: inventory.call("PUT", "/inventory/" + pid,
-                                         {"quantity": q}, timeout=30),
-                range(1, 21)))
-    finally:
-        assert locker.wait(60) == 0
+    answers = puts_behind_a_locked_row(inventory, pid, 20, 0.3, 24)
 
     assert [a[0] for a in answers] == [200] * 20, \
         [(a[0], a[2]) for a in answers if a[0] != 200]

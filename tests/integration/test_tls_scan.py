@@ -3,7 +3,6 @@ package): no protocol below TLS 1.2, no CBC, no RSA key exchange, no known
 vulnerability, client-initiated renegotiation refused (CONTRACT section 2)."""
 
 import json
-import os
 import subprocess
 
 from conftest import PORTS

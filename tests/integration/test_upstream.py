@@ -8,7 +8,6 @@ waits, deadlines, connection reuse, TLS verification, metrics."""
 
 import json
 import os
-import re
 import socket
 import ssl
 import threading
@@ -18,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import (PORTS, RUN, _OFF, assert_error, secret, start_service,
+from conftest import (RUN, _OFF, assert_error, secret, start_service,
                       stop_service)
 
 FAKE_PORT = 18447 + _OFF
