@@ -32,13 +32,14 @@ platform: platform-musl platform-host
 platform-musl: $(PLATFORM_MUSL_LIB)
 platform-host: $(PLATFORM_HOST_LIB)
 
-# Objects wait for the patched Kore tree (its headers declare the error
-# hook); any platform header change rebuilds them (the set is small).
-$(PLATFORM_MUSL_DIR)/%.o: platform/src/%.c $(PLATFORM_HDRS) | $(KORE_MUSL_TREE)
+# Objects are built from the patched Kore tree (its headers declare the
+# error hook and the structs db.c reads) and again whenever it is patched
+# anew, as any platform header change rebuilds them (the set is small).
+$(PLATFORM_MUSL_DIR)/%.o: platform/src/%.c $(PLATFORM_HDRS) $(KORE_MUSL_TREE)
 	@mkdir -p $(@D)
 	$(MUSL_CC) $(PLATFORM_MUSL_CFLAGS) -c $< -o $@
 
-$(PLATFORM_HOST_DIR)/%.o: platform/src/%.c $(PLATFORM_HDRS) | $(KORE_HOST_TREE)
+$(PLATFORM_HOST_DIR)/%.o: platform/src/%.c $(PLATFORM_HDRS) $(KORE_HOST_TREE)
 	@mkdir -p $(@D)
 	cc $(PLATFORM_HOST_CFLAGS) -c $< -o $@
 

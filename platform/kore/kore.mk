@@ -22,8 +22,11 @@
 #   KORE_MUSL_LIB KORE_HOST_LIB    the libraries
 #   KORE_MUSL_INC KORE_HOST_INC    -I flags so our code includes <kore/kore.h>,
 #                                  <kore/http.h>, <kore/pgsql.h>, <kore/curl.h>
-#   KORE_MUSL_TREE KORE_HOST_TREE  stamp of the patched tree (order-only
-#                                  prerequisite of anything including Kore)
+#   KORE_MUSL_TREE KORE_HOST_TREE  stamp of the patched tree: prerequisite
+#                                  of anything including Kore (order-only
+#                                  where -MMD tracks Kore's headers), so
+#                                  that a patch changing a struct rebuilds
+#                                  what reads it
 #   KORE_MUSL_CFLAGS               flags for our musl objects (without OUR_WARN)
 #   HOST_CFLAGS HOST_LIBS          compile flags / link tail for unit tests:
 #       cc $(OUR_WARN) $(HOST_CFLAGS) -c x.c

@@ -57,7 +57,7 @@ $(FUZZ_DIR)/kore/llhttp-%.o: $(KORE_HOST_TREE)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -w -c $(LLHTTP_SRC)/$*.c -o $@
 
-$(FUZZ_DIR)/platform/%.o: platform/src/%.c $(PLATFORM_HDRS) | $(KORE_HOST_TREE)
+$(FUZZ_DIR)/platform/%.o: platform/src/%.c $(PLATFORM_HDRS) $(KORE_HOST_TREE)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(OUR_WARN) $(PLATFORM_INC) -c $< -o $@
 

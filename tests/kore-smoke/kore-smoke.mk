@@ -20,7 +20,7 @@ $(eval $(call static_service,kore-smoke,tests/kore-smoke/app,$(SMOKE_MUSL_BIN),$
 SMOKE_HOST_SRCS	:= tests/kore-smoke/app/smoke.c tests/kore-smoke/host-main.c
 SMOKE_HOST_OBJS	:= $(SMOKE_HOST_SRCS:%.c=$(BUILD)/host/obj/kore-smoke/%.o)
 
-$(BUILD)/host/obj/kore-smoke/%.o: %.c | $(KORE_HOST_TREE)
+$(BUILD)/host/obj/kore-smoke/%.o: %.c $(KORE_HOST_TREE)
 	@mkdir -p $(@D)
 	cc $(OUR_WARN) $(HOST_CFLAGS) -Iplatform/include -c $< -o $@
 
