@@ -100,7 +100,8 @@ wait_all() {
 echo "deps: building $sysroot for $arch (logs in $work/logs)"
 run kernel-headers 1
 run openssl 2 & pids="$!"
-run yajl 1 && run kore 1 && run llhttp 1 || { wait_all || true; exit 1; }
+run yajl 1 && run kore 1 && run llhttp 1 && run mimalloc 1 ||
+    { wait_all || true; exit 1; }
 wait_all
 run libpq 1 & pids="$!"
 run curl 1 & pids="$pids $!"

@@ -1,7 +1,8 @@
 # platform/deps/deps.mk - the pinned musl toolchain dependencies.
 #
-# `make deps` builds OpenSSL, libpq, yajl, libcurl and llhttp from the pinned
-# Debian sources (platform/deps/manifest) into a musl sysroot, plus the
+# `make deps` builds OpenSSL, libpq, yajl, libcurl, llhttp and mimalloc (the
+# services' malloc: recipes/mimalloc.sh says why) from the pinned Debian
+# sources (platform/deps/manifest) into a musl sysroot, plus the
 # kernel headers and <sys/queue.h> musl lacks and Kore's unpatched source
 # tree (src/kore). The sysroot's name carries a key over everything that
 # determines its content, so a changed pin, recipe or patch builds a new
@@ -23,7 +24,8 @@
 #   MUSL_CFLAGS   compile flags to build against the sysroot; -isystem so
 #                 our own -Werror -pedantic is not tripped by its headers
 #   MUSL_LDFLAGS  link flags for a static executable against the sysroot
-#   DEPS_LIBS     all dependency libraries, in link order
+#   DEPS_LIBS     all dependency libraries, in link order (mimalloc first:
+#                 its malloc() and family replace musl's)
 
 DEPS_DIR	:= $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 DLDIR		:= $(CRM_CACHE)/downloads
@@ -51,7 +53,8 @@ SYSROOT		:= $(CRM_CACHE)/sysroot-$(ARCH)-$(DEPS_KEY)
 MUSL_CC		:= $(word 4,$(ARCH_ROW)) $(filter-out -,$(word 5,$(ARCH_ROW)))
 MUSL_CFLAGS	:= -isystem $(SYSROOT)/include
 MUSL_LDFLAGS	:= -static -L$(SYSROOT)/lib
-DEPS_LIBS	:= -lcurl -lpq -lpgcommon -lpgport -lssl -lcrypto -lyajl -lllhttp
+DEPS_LIBS	:= -lmimalloc -lcurl -lpq -lpgcommon -lpgport -lssl -lcrypto -lyajl \
+		   -lllhttp
 
 .PHONY: deps
 deps: $(SYSROOT)/.done
