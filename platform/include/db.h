@@ -70,7 +70,6 @@ struct db_call {
 						   default (see above), which
 						   a busy database extends */
 	u_int64_t		began;		/* kore_time_ms() it began */
-	u_int64_t		due;		/* ... and its deadline */
 	int			busy;		/* waited past its deadline
 						   behind busy connections */
 

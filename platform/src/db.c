@@ -105,7 +105,6 @@ static void	db_error_text(const struct db_call *, char *, size_t);
 static void	db_arm(struct db_call *, struct http_request *);
 static void	db_expire(void *, u_int64_t);
 static int	db_busy(const struct db_call *, u_int64_t);
-static void	db_sent(struct db_call *);
 static void	db_count(const struct db_call *, const char *);
 static void	db_hold(struct db_call *, int);
 static void	db_queue(struct db_call *, int);
@@ -297,25 +296,8 @@ db_arm(struct db_call *c, struct http_request *req)
 
 	c->expired = 0;
 	c->began = now;
-	c->due = now + ms;
 	c->busy = 0;
 	c->deadline = kore_timer_add(db_expire, ms, c, KORE_TIMER_ONESHOT);
-}
-
-/* Sent after a wait in line: DB_SENT_MS at least for the answer. */
-static void
-db_sent(struct db_call *c)
-{
-	u_int64_t	now;
-
-	now = kore_time_ms();
-	if (c->timeout_ms != 0 || c->deadline == NULL ||
-	    c->due >= now + DB_SENT_MS)
-		return;
-	kore_timer_remove(c->deadline);
-	c->due = now + DB_SENT_MS;
-	c->deadline = kore_timer_add(db_expire, DB_SENT_MS, c,
-	    KORE_TIMER_ONESHOT);
 }
 
 /*
@@ -341,19 +323,20 @@ db_expire(void *arg, u_int64_t now)
 		if (!c->busy)
 			metrics_counter_add("db_busy_waits_total", NULL, 1);
 		c->busy = 1;
-		c->due = now + DB_ALIVE_RECHECK_MS;
 		c->deadline = kore_timer_add(db_expire, DB_ALIVE_RECHECK_MS, c,
 		    KORE_TIMER_ONESHOT);
 		return;
 	}
 
-	/* At the head of its pipeline only lately: DB_SENT_MS from then. */
+	/*
+	 * Sent (in a pipeline: at its head) only lately, after a wait in
+	 * line: DB_SENT_MS from then.
+	 */
 	started = kore_pgsql_started(&c->pgsql);
 	if (c->timeout_ms == 0 && c->state == DB_CALL_RUNNING &&
 	    started != 0 && now < started + DB_SENT_MS) {
-		c->due = started + DB_SENT_MS;
-		c->deadline = kore_timer_add(db_expire, c->due - now, c,
-		    KORE_TIMER_ONESHOT);
+		c->deadline = kore_timer_add(db_expire,
+		    started + DB_SENT_MS - now, c, KORE_TIMER_ONESHOT);
 		return;
 	}
 
@@ -427,7 +410,6 @@ db_run(struct db_call *c, const struct db_stmt *st, const char **values,
 			    st->sql, st->nparams, values))
 				return (db_fail(c, err));
 			c->state = DB_CALL_RUNNING;
-			db_sent(c);
 			return (DB_PENDING);
 		case DB_CALL_RUNNING:
 			switch (c->pgsql.state) {
