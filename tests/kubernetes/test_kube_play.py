@@ -23,6 +23,7 @@ pause process) and the image build's tools (./build.sh packages).
 """
 import json
 import os
+import re
 import shlex
 import shutil
 import ssl
@@ -210,7 +211,7 @@ def test_baseline_overlay_runs_an_order(stack):
             # The manifests' securityContext and limits, as run.
             assert hc["ReadonlyRootfs"] is True
             assert "no-new-privileges" in " ".join(hc["SecurityOpt"])
-            assert hc["Memory"] == 128 * 1024 * 1024
+            assert hc["Memory"] == 256 * 1024 * 1024
             st = status(master_pid(n))
             assert st["Uid"].split()[0] == "0"
             # CapEff: SETGID (6), SETUID (7), SYS_CHROOT (18), nothing else.
@@ -256,5 +257,52 @@ def test_restricted_overlay_runs_an_order(stack):
                 assert st["NoNewPrivs"] == "1", (n, pid)
             for pid in kids:
                 assert status(pid)["Seccomp"] == "2", (n, pid)
+    finally:
+        down(path)
+
+
+def conf_value(name, key):
+    """An integer setting of conf/NAME.conf (the ConfigMap's source)."""
+    with open(os.path.join(REPO, "conf", name + ".conf")) as f:
+        for line in f:
+            w = line.split()
+            if len(w) == 2 and w[0] == key:
+                return int(w[1])
+    raise AssertionError("%s: no %s" % (name, key))
+
+
+def test_a_flood_of_connections_fits_the_memory_limit(stack):
+    """As many clients as the conf lets in (workers x
+    worker_max_connections), each asking /healthz over its own TLS
+    connection: the service answers them, within the manifests' memory
+    limit, and is not killed for memory (a container over its limit is;
+    a kubelet would restart it, dropping every connection)."""
+    name = "inventory-service"
+    conns = conf_value(name, "workers") * \
+        conf_value(name, "worker_max_connections")
+    path = play(stack, "restricted")
+    ctr = "%s-%s-%s" % (PREFIX, name, name)
+    try:
+        assert wait_ready(), "not ready:\n" + logs(name)
+        master = master_pid(name)
+        procs = sorted(run("pgrep", "-P", str(master)).stdout.split())
+        assert len(procs) >= 3, procs          # workers + key manager
+        r = run("wrk", "-t", "2", "-c", str(conns), "-d", "10s",
+                "--timeout", "10s", "-s",
+                os.path.join(REPO, "tests", "bench", "wrk", "healthz.lua"),
+                "https://127.0.0.1:%d/healthz" % PORTS[name],
+                env=dict(ENV, BENCH_WRK_DIR=os.path.join(
+                    REPO, "tests", "bench", "wrk"), BENCH_TOKEN=""),
+                timeout=120)
+        # Nothing killed: the same master, workers and key manager.
+        st = json.loads(run("podman", "inspect", ctr).stdout)[0]["State"]
+        assert st["Running"] and not st.get("OOMKilled"), (st, logs(name))
+        assert master_pid(name) == master
+        assert sorted(run("pgrep", "-P", str(master)).stdout.split()) == \
+            procs, logs(name)
+        assert ready(PORTS[name]), logs(name)
+        m = re.search(r"^BENCH_JSON (.*)$", r.stdout, re.M)
+        assert m, r.stdout[-2000:]
+        assert json.loads(m.group(1))["requests"] > conns, m.group(1)
     finally:
         down(path)
