@@ -3,8 +3,9 @@
 # into the musl sysroot SYSROOT for the architecture ARCH (default amd64; a
 # line of platform/deps/arches) (called by `make deps`, see deps.mk).
 #
-# fetch (platform/deps/fetch.sh, verifies every pinned sha256) -> unpack ->
-# build, one recipe per library in recipes/, each logging to its own file.
+# fetch (platform/deps/fetch.sh, verifies every pinned sha256) -> unpack
+# (here, the package a recipe names) -> build, one recipe per library in
+# recipes/, each in its unpacked tree (SRC), each logging to its own file.
 # The libraries are configured with --prefix=SYSROOT but installed into a
 # staging tree; only when every recipe has succeeded is SYSROOT/.done
 # written and the staged tree renamed to SYSROOT in one step, so an
@@ -75,12 +76,37 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# run NAME JOBS: one recipe, its output in $work/logs/NAME.log; on failure
-# the recipe name and the log's tail.
+# unpack NAME [PACKAGE]: the pinned files of PACKAGE (manifest) into
+# $work/NAME, exported as the recipe's SRC (empty without PACKAGE): a
+# source package's .dsc through dpkg-source (Debian's patches applied), a
+# .deb's payload through dpkg-deb. Explicit returns: it runs in an if's
+# condition, where set -e does not apply.
+unpack() {
+	SRC=
+	export SRC
+	[ -n "${2:-}" ] || return 0
+	SRC="$work/$1"
+	rm -rf "$SRC" || return 1
+	f=$(awk -v p="$2" '$1 == p && ($4 ~ /\.dsc$/ || $3 == "deb") {
+	    n++; f = $4 } END { if (n == 1) print f }' "$MANIFEST") || return 1
+	case "$f" in
+	*.dsc)	dpkg-source --no-check -x "$DLDIR/$f" "$SRC" || return 1 ;;
+	*.deb)	{ mkdir -p "$SRC" && dpkg-deb -x "$DLDIR/$f" "$SRC"; } ||
+		    return 1 ;;
+	*)	echo "deps: no single .dsc or .deb of $2 in $MANIFEST"
+		return 1 ;;
+	esac
+	echo "$1: $f unpacked in $SRC"
+}
+
+# run NAME JOBS [PACKAGE]: one recipe, in SRC (PACKAGE unpacked) if one is
+# named, its output in $work/logs/NAME.log; on failure the recipe name and
+# the log's tail.
 run() {
 	log="$work/logs/$1.log"
 	start=$(date +%s)
-	if JOBS=$2 sh "$here/recipes/$1.sh" >"$log" 2>&1; then
+	if (unpack "$1" "${3:-}" && JOBS=$2 exec sh "$here/recipes/$1.sh") \
+	    >"$log" 2>&1; then
 		echo "deps: $1 done ($(( $(date +%s) - start ))s)"
 		return 0
 	fi
@@ -99,12 +125,12 @@ wait_all() {
 
 echo "deps: building $sysroot for $arch (logs in $work/logs)"
 run kernel-headers 1
-run openssl 2 & pids="$!"
-run yajl 1 && run kore 1 && run llhttp 1 && run mimalloc 1 ||
-    { wait_all || true; exit 1; }
+run openssl 2 openssl & pids="$!"
+run yajl 1 yajl && run kore 1 kore && run llhttp 1 node-llhttp &&
+    run mimalloc 1 mimalloc || { wait_all || true; exit 1; }
 wait_all
-run libpq 1 & pids="$!"
-run curl 1 & pids="$pids $!"
+run libpq 1 postgresql-15 & pids="$!"
+run curl 1 curl & pids="$pids $!"
 wait_all
 
 : > "$DEST/.done"

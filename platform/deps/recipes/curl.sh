@@ -6,16 +6,12 @@
 # resolver thread is one more thing the filter would have to allow. No
 # built-in CA bundle or path: the CA is always given explicitly.
 # Only the library is built (no curl tool, no manual).
-# Env (set by build-deps.sh): SYSROOT (final prefix), DESTDIR, DEST, DLDIR,
-# WORK, MANIFEST, CC, AR, RANLIB, HOST (configure's --host of a cross build,
-# else empty), JOBS.
+# Env (set by build-deps.sh): SRC (the unpacked source, Debian's patches
+# applied), SYSROOT (final prefix), DESTDIR, DEST, CC, AR, RANLIB, HOST
+# (configure's --host of a cross build, else empty), JOBS.
 set -eu
 
-dsc=$(awk '$1 == "curl" && $4 ~ /\.dsc$/ { print $4 }' "$MANIFEST")
-src="$WORK/curl"
-rm -rf "$src"
-dpkg-source --no-check -x "$DLDIR/$dsc" "$src"
-cd "$src"
+cd "${SRC:?unpacked by build-deps.sh}"
 
 # PKG_CONFIG=false: the staged OpenSSL's .pc names the final prefix, which
 # does not exist yet; without pkg-config curl uses $DEST/include and lib.
@@ -41,4 +37,4 @@ mkdir -p "$DEST/lib"
 cp lib/.libs/libcurl.a "$DEST/lib/libcurl.a"
 grep -q '^#define USE_OPENSSL 1' lib/curl_config.h ||
     { echo "curl: configure did not enable OpenSSL"; exit 1; }
-echo "curl: $(awk '$1 == "curl" { print $2; exit }' "$MANIFEST") installed"
+echo "curl: $(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Version) installed"

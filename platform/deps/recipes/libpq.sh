@@ -6,16 +6,12 @@
 # server, no tools): generated headers, src/common, src/port, libpq.
 # The helper libraries are PostgreSQL's *_shlib variants - the exact
 # objects libpq.so itself is linked with - installed under the plain names.
-# Env (set by build-deps.sh): SYSROOT (final prefix), DEST, DLDIR, WORK,
-# MANIFEST, CC, AR, RANLIB, HOST (configure's --host of a cross build, else
-# empty), JOBS.
+# Env (set by build-deps.sh): SRC (the unpacked source, Debian's patches
+# applied), SYSROOT (final prefix), DEST, CC, AR, RANLIB, HOST (configure's
+# --host of a cross build, else empty), JOBS.
 set -eu
 
-dsc=$(awk '$1 == "postgresql-15" && $4 ~ /\.dsc$/ { print $4 }' "$MANIFEST")
-src="$WORK/postgresql"
-rm -rf "$src"
-dpkg-source --no-check -x "$DLDIR/$dsc" "$src"
-cd "$src"
+cd "${SRC:?unpacked by build-deps.sh}"
 
 ./configure CC="$CC" AR="$AR" RANLIB="$RANLIB" CFLAGS="-O2" \
     CPPFLAGS="-isystem $DEST/include" LDFLAGS="-L$DEST/lib" \
@@ -42,4 +38,4 @@ cp src/interfaces/libpq/libpq-fe.h src/interfaces/libpq/libpq-events.h \
     src/include/pg_config.h src/include/pg_config_manual.h "$DEST/include/"
 cp -L src/include/pg_config_os.h "$DEST/include/"
 cp src/include/libpq/libpq-fs.h "$DEST/include/libpq/"
-echo "libpq: $(awk '$1 == "postgresql-15" { print $2; exit }' "$MANIFEST") installed"
+echo "libpq: $(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Version) installed"

@@ -5,21 +5,18 @@
 # (usr/share/llhttp/*.c, usr/share/include/llhttp/llhttp.h): three C files,
 # compiled directly. The sources also go to src/llhttp, from which the
 # host (ASan) variant of Kore compiles the same parser for the unit tests.
-# Env (set by build-deps.sh): DEST, DLDIR, WORK, MANIFEST, CC, AR, RANLIB.
+# Env (set by build-deps.sh): SRC (the node-llhttp .deb's payload), DEST,
+# CC, AR, RANLIB.
 set -eu
 
-deb=$(awk '$1 == "node-llhttp" && $3 == "deb" { print $4 }' "$MANIFEST")
-[ -n "$deb" ] || { echo "llhttp: no node-llhttp deb in $MANIFEST"; exit 1; }
-x="$WORK/llhttp-deb"
-rm -rf "$x"
-mkdir -p "$x" "$DEST/lib" "$DEST/include" "$DEST/src/llhttp"
-dpkg-deb -x "$DLDIR/$deb" "$x"
+x="${SRC:?unpacked by build-deps.sh}"
+mkdir -p "$DEST/lib" "$DEST/include" "$DEST/src/llhttp"
 src="$x/usr/share/llhttp"
 hdr="$x/usr/share/include/llhttp/llhttp.h"
 for f in api.c http.c llhttp.c; do
-	[ -f "$src/$f" ] || { echo "llhttp: $deb has no usr/share/llhttp/$f"; exit 1; }
+	[ -f "$src/$f" ] || { echo "llhttp: the .deb has no usr/share/llhttp/$f"; exit 1; }
 done
-[ -f "$hdr" ] || { echo "llhttp: $deb has no llhttp.h"; exit 1; }
+[ -f "$hdr" ] || { echo "llhttp: the .deb has no llhttp.h"; exit 1; }
 
 cp "$src/api.c" "$src/http.c" "$src/llhttp.c" "$hdr" "$DEST/src/llhttp/"
 objs=
@@ -32,4 +29,4 @@ done
 "$AR" rcD "$DEST/lib/libllhttp.a" $objs
 "$RANLIB" -D "$DEST/lib/libllhttp.a"
 cp "$hdr" "$DEST/include/llhttp.h"
-echo "llhttp: $deb built"
+echo "llhttp: built"

@@ -9,14 +9,11 @@
 # mimalloc's build is CMake; its src/static.c includes every source, so we
 # compile that one file with the flags of its CMake release build
 # (MI_OVERRIDE: malloc, free, ... are mimalloc's own).
-# Env (set by build-deps.sh): DEST, DLDIR, WORK, MANIFEST, CC, AR, RANLIB.
+# Env (set by build-deps.sh): SRC (the unpacked source, Debian's patches
+# applied), DEST, CC, AR, RANLIB.
 set -eu
 
-dsc=$(awk '$1 == "mimalloc" && $4 ~ /\.dsc$/ { print $4 }' "$MANIFEST")
-src="$WORK/mimalloc"
-rm -rf "$src"
-dpkg-source --no-check -x "$DLDIR/$dsc" "$src"
-cd "$src"
+cd "${SRC:?unpacked by build-deps.sh}"
 
 mkdir -p build
 $CC -std=gnu11 -O2 -DNDEBUG -DMI_MALLOC_OVERRIDE -DMI_STATIC_LIB \
@@ -29,4 +26,4 @@ rm -f build/libmimalloc.a
 
 mkdir -p "$DEST/lib"
 cp build/libmimalloc.a "$DEST/lib/libmimalloc.a"
-echo "mimalloc: $(sed -n 's/^Version: //p' "$DLDIR/$dsc") installed"
+echo "mimalloc: $(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Version) installed"

@@ -9,15 +9,12 @@
 # Only build_libs + install_dev: a parallel build_programs races, and we
 # need no openssl binary. --openssldir=/etc/ssl: the services read no
 # OpenSSL config; the CA is always given explicitly.
-# Env (set by build-deps.sh): SYSROOT (final prefix), DESTDIR, DEST, DLDIR,
-# WORK, MANIFEST, CC, AR, RANLIB, OPENSSL_TARGET (platform/deps/arches), JOBS.
+# Env (set by build-deps.sh): SRC (the unpacked source, Debian's patches
+# applied), SYSROOT (final prefix), DESTDIR, DEST, CC, AR, RANLIB,
+# OPENSSL_TARGET (platform/deps/arches), JOBS.
 set -eu
 
-dsc=$(awk '$1 == "openssl" && $4 ~ /\.dsc$/ { print $4 }' "$MANIFEST")
-src="$WORK/openssl"
-rm -rf "$src"
-dpkg-source --no-check -x "$DLDIR/$dsc" "$src"
-cd "$src"
+cd "${SRC:?unpacked by build-deps.sh}"
 # The build date in buildinf.h comes from here: reproducible builds.
 SOURCE_DATE_EPOCH=$(dpkg-parsechangelog -l debian/changelog -STimestamp)
 export SOURCE_DATE_EPOCH
@@ -43,4 +40,4 @@ make DESTDIR="$DESTDIR" install_dev
 # install_dev also installs pkg-config files (kept: they name the final
 # prefix) and CMake config files (dropped: unused).
 rm -rf "$DEST/lib/cmake"
-echo "openssl: $(awk '$1 == "openssl" { print $2; exit }' "$MANIFEST") installed"
+echo "openssl: $(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Version) installed"

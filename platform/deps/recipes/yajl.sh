@@ -3,14 +3,11 @@
 # static musl library, libyajl.a, plus its public headers in include/yajl.
 # yajl's build is CMake; it is six C files and one generated header, so we
 # compile them directly (same defines as its CMake release build).
-# Env (set by build-deps.sh): DEST, DLDIR, WORK, MANIFEST, CC, AR, RANLIB.
+# Env (set by build-deps.sh): SRC (the unpacked source, Debian's patches
+# applied), DEST, CC, AR, RANLIB.
 set -eu
 
-dsc=$(awk '$1 == "yajl" && $4 ~ /\.dsc$/ { print $4 }' "$MANIFEST")
-src="$WORK/yajl"
-rm -rf "$src"
-dpkg-source --no-check -x "$DLDIR/$dsc" "$src"
-cd "$src"
+cd "${SRC:?unpacked by build-deps.sh}"
 
 # yajl_version.h from its template, with the version from CMakeLists.txt.
 ver() { sed -n "s/^SET *( *YAJL_$1 *\([0-9]*\) *)/\1/p" CMakeLists.txt; }
