@@ -125,7 +125,8 @@ static const struct json_schema item_schema = JSON_SCHEMA(item_fields);
 static const struct json_field address_fields[] = {
 	{ "line1", JSON_STRING, JSON_REQUIRED, 1, 200, NULL, NULL, NULL },
 	{ "city", JSON_STRING, JSON_REQUIRED, 1, 100, NULL, NULL, NULL },
-	{ "postal_code", JSON_STRING, JSON_REQUIRED, 1, 16, NULL, NULL, NULL },
+	{ "postal_code", JSON_STRING, JSON_REQUIRED, 1, FMT_POSTAL_MAX,
+	    fmt_postal_code, FMT_POSTAL_RULE, NULL },
 	{ "country", JSON_STRING, JSON_REQUIRED, 2, 2,
 	    fmt_country, "must be an ISO 3166-1 alpha-2 code", NULL },
 };

@@ -26,6 +26,7 @@ static int	parse_line(struct plan_data *, char *, char *, size_t);
 static int	parse_double(const char *, double, double, double *);
 static int	parse_u32(const char *, u_int32_t *);
 static int	name_ok(const char *);
+static int	plan_country(const char *);
 
 int
 plan_parse(struct plan_data *d, const char *text, size_t len, char *err,
@@ -137,6 +138,7 @@ parse_line(struct plan_data *d, char *line, char *why, size_t len)
 	struct plan_warehouse	*w;
 	struct plan_region	*rg;
 	struct plan_carrier	*c;
+	int			c_idx;
 
 	if ((p = strchr(line, '#')) != NULL)
 		*p = '\0';
@@ -183,10 +185,9 @@ parse_line(struct plan_data *d, char *line, char *why, size_t len)
 			return (0);
 		}
 		rg = &d->regions[d->nregions];
-		if (strlen(tok[1]) != 2 || !isupper((unsigned char)tok[1][0]) ||
-		    !isupper((unsigned char)tok[1][1]) ||
+		if ((c_idx = plan_country(tok[1])) == -1 ||
 		    (strcmp(tok[2], "*") && (strlen(tok[2]) >=
-		    sizeof(rg->prefix) || !plan_postal_check(tok[2]))) ||
+		    sizeof(rg->prefix) || !fmt_postal_code(tok[2]))) ||
 		    !parse_double(tok[3], -90, 90, &rg->lat) ||
 		    !parse_double(tok[4], -180, 180, &rg->lon)) {
 			(void)snprintf(why, len, "bad region");
@@ -196,6 +197,11 @@ parse_line(struct plan_data *d, char *line, char *why, size_t len)
 		if (strcmp(tok[2], "*"))
 			(void)snprintf(rg->prefix, sizeof(rg->prefix), "%s",
 			    tok[2]);
+		if (d->last[c_idx] == 0)
+			d->first[c_idx] = d->nregions + 1;
+		else
+			d->regions[d->last[c_idx] - 1].next = d->nregions + 1;
+		d->last[c_idx] = d->nregions + 1;
 		d->nregions++;
 		return (1);
 	}
@@ -232,11 +238,12 @@ int
 plan_locate(const struct plan_data *d, const char *country,
     const char *postal, double *lat, double *lon)
 {
-	char			norm[PLAN_POSTAL_MAX + 1];
-	const struct plan_region *best;
+	char			norm[FMT_POSTAL_MAX + 1];
+	const struct plan_region *best, *rg;
 	size_t			i, n, plen, bestlen;
+	int			c_idx;
 
-	if (country == NULL || postal == NULL || !plan_postal_check(postal))
+	if (country == NULL || postal == NULL || !fmt_postal_code(postal))
 		return (PLAN_BAD_POSTAL);
 
 	/* Upper case, without spaces and dashes: "sw1a 1aa" -> "SW1A1AA". */
@@ -247,28 +254,25 @@ plan_locate(const struct plan_data *d, const char *country,
 	}
 	norm[n] = '\0';
 
+	if ((c_idx = plan_country(country)) == -1 || d->first[c_idx] == 0)
+		return (PLAN_UNKNOWN_COUNTRY);
+
 	best = NULL;
 	bestlen = 0;
-	for (i = 0; i < d->nregions; i++) {
-		if (strcmp(d->regions[i].country, country))
-			continue;
-		plen = strlen(d->regions[i].prefix);
-		if (plen > n || strncasecmp(norm, d->regions[i].prefix, plen))
+	for (i = d->first[c_idx]; i != 0; i = rg->next) {
+		rg = &d->regions[i - 1];
+		plen = strlen(rg->prefix);
+		if (plen > n || strncasecmp(norm, rg->prefix, plen))
 			continue;
 		if (best == NULL || plen > bestlen) {
-			best = &d->regions[i];
+			best = rg;
 			bestlen = plen;
 		}
 	}
 
-	if (best == NULL) {
-		/* The country is served, but not this postal area. */
-		for (i = 0; i < d->nregions; i++) {
-			if (!strcmp(d->regions[i].country, country))
-				return (PLAN_BAD_POSTAL);
-		}
-		return (PLAN_UNKNOWN_COUNTRY);
-	}
+	/* The country is served, but not this postal area. */
+	if (best == NULL)
+		return (PLAN_BAD_POSTAL);
 
 	*lat = best->lat;
 	*lon = best->lon;
@@ -360,25 +364,6 @@ plan_level_check(const char *s)
 }
 
 int
-plan_postal_check(const char *s)
-{
-	size_t		n;
-
-	if (s == NULL || !isalnum((unsigned char)s[0]))
-		return (0);
-
-	for (n = 0; s[n] != '\0'; n++) {
-		if (n == PLAN_POSTAL_MAX)
-			return (0);
-		if (!isalnum((unsigned char)s[n]) && s[n] != ' ' &&
-		    s[n] != '-')
-			return (0);
-	}
-
-	return (1);
-}
-
-int
 plan_shipment_id(const char *order_id, char *out, size_t len)
 {
 	return (fmt_uuid_v5(PLAN_NAMESPACE, order_id, out, len));
@@ -446,4 +431,15 @@ name_ok(const char *s)
 			return (0);
 	}
 	return (n > 0);
+}
+
+/* "AA".."ZZ" -> 0..PLAN_COUNTRIES - 1; -1 for anything else. */
+static int
+plan_country(const char *s)
+{
+	if (s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z' ||
+	    s[2] != '\0')
+		return (-1);
+
+	return ((s[0] - 'A') * 26 + (s[1] - 'A'));
 }

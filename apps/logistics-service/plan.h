@@ -45,7 +45,6 @@
 #define PLAN_CARRIERS_MAX	32
 #define PLAN_NAME_MAX		32
 #define PLAN_PREFIX_MAX		4
-#define PLAN_POSTAL_MAX		16
 #define PLAN_FULL_REACH_KM	20040
 
 #define PLAN_STANDARD		0
@@ -68,7 +67,11 @@ struct plan_region {
 	char		prefix[PLAN_PREFIX_MAX];	/* "" = whole country */
 	double		lat;
 	double		lon;
+	u_int16_t	next;		/* the country's next region + 1 */
 };
+
+/* Countries AA..ZZ, the index plan_country() gives. */
+#define PLAN_COUNTRIES		(26 * 26)
 
 struct plan_carrier {
 	int		level;
@@ -85,6 +88,13 @@ struct plan_data {
 	struct plan_warehouse	warehouses[PLAN_WAREHOUSES_MAX];
 	struct plan_region	regions[PLAN_REGIONS_MAX];
 	struct plan_carrier	carriers[PLAN_CARRIERS_MAX];
+	/*
+	 * Each country's regions, chained in the file's order (first and
+	 * last region + 1, 0: none): a lookup reads its country's only,
+	 * whatever the number of countries served.
+	 */
+	u_int16_t		first[PLAN_COUNTRIES];
+	u_int16_t		last[PLAN_COUNTRIES];
 };
 
 struct plan_result {
@@ -114,9 +124,6 @@ int		plan_route(const struct plan_data *, double, double, int,
 int		plan_level(const char *);
 const char	*plan_level_name(int);
 int		plan_level_check(const char *);	/* json_field.check */
-
-/* A valid postal code: 1-16 of [A-Za-z0-9 -], a letter or digit first. */
-int		plan_postal_check(const char *);
 
 /* The shipment id of an order: fmt_uuid_v5(PLAN_NAMESPACE, order_id). */
 int		plan_shipment_id(const char *, char *, size_t);

@@ -70,9 +70,8 @@ static const struct json_field item_fields[] = {
 static const struct json_schema item_schema = JSON_SCHEMA(item_fields);
 
 static const struct json_field dest_fields[] = {
-	{ "postal_code", JSON_STRING, JSON_REQUIRED, 1, PLAN_POSTAL_MAX,
-	    plan_postal_check, "must be 1-16 letters, digits, spaces or "
-	    "dashes, starting with a letter or digit", NULL },
+	{ "postal_code", JSON_STRING, JSON_REQUIRED, 1, FMT_POSTAL_MAX,
+	    fmt_postal_code, FMT_POSTAL_RULE, NULL },
 	{ "country", JSON_STRING, JSON_REQUIRED, 2, 2, fmt_country,
 	    "must be an ISO 3166-1 alpha-2 code", NULL },
 };

@@ -17,7 +17,6 @@ struct http_request;
 
 #define ORDER_ITEMS_MAX		100
 #define ORDER_PRODUCT_MAX	64
-#define ORDER_POSTAL_MAX	16
 #define ORDER_TEXT_MAX		64
 
 struct order_item {
@@ -34,7 +33,7 @@ struct order {
 	char		reason[32];
 	char		step[16];
 	char		reservation_id[FMT_UUID_LEN + 1];
-	char		postal_code[ORDER_POSTAL_MAX + 1];
+	char		postal_code[FMT_POSTAL_MAX + 1];
 	char		country[3];
 	char		shipment_id[FMT_UUID_LEN + 1];	/* "" when none */
 	char		carrier[ORDER_TEXT_MAX];

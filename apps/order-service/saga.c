@@ -88,7 +88,7 @@ struct saga_state {
 	/* The request. */
 	char			crm_order_id[FMT_UUID_LEN + 1];
 	char			customer_id[FMT_UUID_LEN + 1];
-	char			postal_code[ORDER_POSTAL_MAX + 1];
+	char			postal_code[FMT_POSTAL_MAX + 1];
 	char			country[3];
 	char			token[FMT_UUID_LEN + 1];
 	struct items		items;
@@ -150,8 +150,8 @@ static const struct json_field item_fields[] = {
 static const struct json_schema item_schema = JSON_SCHEMA(item_fields);
 
 static const struct json_field dest_fields[] = {
-	{ "postal_code", JSON_STRING, JSON_REQUIRED, 1, ORDER_POSTAL_MAX,
-	    NULL, NULL, NULL },
+	{ "postal_code", JSON_STRING, JSON_REQUIRED, 1, FMT_POSTAL_MAX,
+	    fmt_postal_code, FMT_POSTAL_RULE, NULL },
 	{ "country", JSON_STRING, JSON_REQUIRED, 2, 2,
 	    fmt_country, "must be an ISO 3166-1 alpha-2 code", NULL },
 };

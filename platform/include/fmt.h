@@ -14,6 +14,9 @@
 
 #define FMT_UUID_LEN		36	/* without the NUL */
 #define FMT_RFC3339_LEN		32	/* buffer size for fmt_rfc3339*() */
+#define FMT_POSTAL_MAX		16	/* without the NUL */
+#define FMT_POSTAL_RULE		"must be 1-16 letters, digits, spaces or " \
+				"dashes, starting with a letter or digit"
 
 /* Canonical lower-case UUID: 8-4-4-4-12 hex. */
 int	fmt_uuid(const char *);
@@ -26,6 +29,13 @@ int	fmt_email(const char *);
 
 /* ISO 3166-1 alpha-2, checked against the assigned codes. */
 int	fmt_country(const char *);
+
+/*
+ * Postal code: ^[A-Za-z0-9][A-Za-z0-9 -]{0,15}$ (FMT_POSTAL_RULE), the
+ * same at every service an address passes, so that what crm-api accepts
+ * logistics-service can always plan.
+ */
+int	fmt_postal_code(const char *);
 
 /* RFC 3339 timestamp (with 'Z' or a numeric offset). */
 int	fmt_rfc3339(const char *);

@@ -40,6 +40,7 @@ static const char	iso3166[] =
 
 static int	is_lhex(int);
 static int	is_digit(int);
+static int	is_alnum(int);
 static int	digits(const char *, int, int *);
 
 static int
@@ -52,6 +53,14 @@ static int
 is_digit(int c)
 {
 	return (c >= '0' && c <= '9');
+}
+
+/* ASCII only: isalnum() would follow the locale. */
+static int
+is_alnum(int c)
+{
+	return (is_digit(c) || (c >= 'a' && c <= 'z') ||
+	    (c >= 'A' && c <= 'Z'));
 }
 
 /* Reads n decimal digits at s into *out; 0 if any is not a digit. */
@@ -188,6 +197,25 @@ fmt_country(const char *s)
 	}
 
 	return (0);
+}
+
+int
+fmt_postal_code(const char *s)
+{
+	size_t		n;
+
+	if (s == NULL || !is_alnum((unsigned char)s[0]))
+		return (0);
+
+	for (n = 0; s[n] != '\0'; n++) {
+		if (n == FMT_POSTAL_MAX)
+			return (0);
+		if (!is_alnum((unsigned char)s[n]) && s[n] != ' ' &&
+		    s[n] != '-')
+			return (0);
+	}
+
+	return (1);
 }
 
 int

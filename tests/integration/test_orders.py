@@ -457,6 +457,10 @@ def test_validation(svc):
         "items[1].product_id")
     bad(dict(good, destination={"postal_code": "", "country": "XX"}),
         "destination.postal_code", "destination.country")
+    # logistics-service's rule: a supply order it could never plan was
+    # answered 503 and stayed pending, whatever the repeats.
+    bad(dict(good, destination={"postal_code": "#1", "country": "DE"}),
+        "destination.postal_code")
     bad(dict(good, extra=1), "extra")
     assert_error(*svc.call("POST", "/supply-orders", "{not json",
                            headers={"Content-Type": "application/json"}),

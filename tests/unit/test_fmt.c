@@ -105,6 +105,26 @@ START_TEST(country)
 }
 END_TEST
 
+START_TEST(postal_code)
+{
+	ck_assert(fmt_postal_code("10115"));
+	ck_assert(fmt_postal_code("SW1A 1AA"));
+	ck_assert(fmt_postal_code("00-001"));
+	ck_assert(fmt_postal_code("k1a 0b1"));
+	ck_assert(fmt_postal_code("Z"));
+	ck_assert(fmt_postal_code("1234567890123456"));
+	ck_assert(!fmt_postal_code("12345678901234567"));
+	ck_assert(!fmt_postal_code(""));
+	ck_assert(!fmt_postal_code(" 10115"));
+	ck_assert(!fmt_postal_code("-1"));
+	ck_assert(!fmt_postal_code("#1"));
+	ck_assert(!fmt_postal_code("10115/3"));
+	ck_assert(!fmt_postal_code("1\t2"));
+	ck_assert(!fmt_postal_code("\xc3\xa4" "1"));
+	ck_assert(!fmt_postal_code(NULL));
+}
+END_TEST
+
 START_TEST(rfc3339)
 {
 	time_t		t;
@@ -187,6 +207,7 @@ fmt_suite(void)
 	tcase_add_test(tc, uuid_check);
 	tcase_add_test(tc, uuid_generate);
 	tcase_add_test(tc, product_id);
+	tcase_add_test(tc, postal_code);
 	tcase_add_test(tc, email);
 	tcase_add_test(tc, country);
 	tcase_add_test(tc, rfc3339);

@@ -24,7 +24,8 @@ static const char	small[] =
     "region ZZ * 0 1\n"
     "region ZZ 1 0 9\n"
     "region ZZ 12 0 5\n"
-    "region YY 9 0 0\n";
+    "region YY 9 0 0\n"
+    "region ZZ 2 0 7   # a country's regions need not be adjacent\n";
 
 static struct plan_data	d;
 
@@ -77,8 +78,16 @@ START_TEST(locate)
 	/* Spaces and dashes are ignored in the match. */
 	ck_assert_int_eq(plan_locate(&d, "ZZ", "1 2-3", &lat, &lon), PLAN_OK);
 	ck_assert(lon == 5);
+	ck_assert_int_eq(plan_locate(&d, "ZZ", "2345", &lat, &lon), PLAN_OK);
+	ck_assert(lon == 7);
+	ck_assert_int_eq(plan_locate(&d, "YY", "9", &lat, &lon), PLAN_OK);
+	ck_assert(lon == 0);
 	/* Unknown country; served country without a matching area. */
 	ck_assert_int_eq(plan_locate(&d, "JP", "100", &lat, &lon),
+	    PLAN_UNKNOWN_COUNTRY);
+	ck_assert_int_eq(plan_locate(&d, "zz", "100", &lat, &lon),
+	    PLAN_UNKNOWN_COUNTRY);
+	ck_assert_int_eq(plan_locate(&d, "ZZZ", "100", &lat, &lon),
 	    PLAN_UNKNOWN_COUNTRY);
 	ck_assert_int_eq(plan_locate(&d, "YY", "100", &lat, &lon),
 	    PLAN_BAD_POSTAL);
@@ -214,8 +223,9 @@ END_TEST
 START_TEST(shipped_data_file)
 {
 	struct plan_result	r;
-	char			err[256];
+	char			err[256], c[3] = "AA";
 	double			lat, lon;
+	int			n = 0;
 
 	ck_assert_msg(plan_load(&d, DATA_FILE, err, sizeof(err)), "%s", err);
 	ck_assert_int_eq(plan_locate(&d, "DE", "10115", &lat, &lon), PLAN_OK);
@@ -228,7 +238,25 @@ START_TEST(shipped_data_file)
 	ck_assert(plan_route(&d, lat, lon, PLAN_STANDARD, &r));
 	ck_assert_str_eq(r.origin->id, "WH-LYON");
 	ck_assert_int_eq(plan_locate(&d, "JP", "100-0001", &lat, &lon),
-	    PLAN_UNKNOWN_COUNTRY);
+	    PLAN_OK);
+	ck_assert(plan_route(&d, lat, lon, PLAN_STANDARD, &r));
+	ck_assert_str_eq(r.carrier->name, "DHL-Global");
+	/*
+	 * Every country crm-api and order-service accept can be planned,
+	 * with any postal code they accept: an order they took never meets
+	 * a 400 here (it would stay pending for good).
+	 */
+	for (c[0] = 'A'; c[0] <= 'Z'; c[0]++) {
+		for (c[1] = 'A'; c[1] <= 'Z'; c[1]++) {
+			if (!fmt_country(c))
+				continue;
+			ck_assert_msg(plan_locate(&d, c, "Z", &lat, &lon) ==
+			    PLAN_OK, "%s is not served", c);
+			ck_assert(plan_route(&d, lat, lon, PLAN_EXPRESS, &r));
+			n++;
+		}
+	}
+	ck_assert_int_eq(n, 249);
 	ck_assert(!plan_load(&d, "/nonexistent/logistics.data", err,
 	    sizeof(err)));
 }
