@@ -40,6 +40,9 @@ struct svc_req {
 	void			(*app_cleanup)(void *);
 };
 
+/* How many times the request carries the header name (any case). */
+int		svc_header_count(struct http_request *, const char *);
+
 /* NULL before svc_begin(). */
 struct svc_req	*svc_req(struct http_request *);
 

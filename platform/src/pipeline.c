@@ -34,6 +34,7 @@ static int	svc_admit(struct http_request *, struct svc_req *);
 static void	svc_refuse(struct http_request *, enum svc_code, u_int32_t,
 		    const char *);
 static int	svc_client_limited(struct http_request *, u_int32_t *);
+static const char *svc_header_repeated(struct http_request *);
 
 int
 svc_begin(struct http_request *req, const struct svc_route *route)
@@ -130,6 +131,15 @@ svc_checks(struct http_request *req, struct svc_req *sr,
 		return (0);
 	}
 
+	if ((hdr = svc_header_repeated(req)) != NULL) {
+		svc_error_init(&err);
+		svc_error_set(&err, SVC_VALIDATION_FAILED,
+		    "the %s header is given more than once", hdr);
+		svc_error_detail(&err, hdr, "must be given once");
+		svc_respond_error(req, &err);
+		return (0);
+	}
+
 	if (!(route->flags & SVC_ROUTE_PUBLIC) &&
 	    svc_decl.auth != SVC_AUTH_NONE) {
 		if (!http_request_header(req, "authorization", &hdr))
@@ -148,10 +158,11 @@ svc_checks(struct http_request *req, struct svc_req *sr,
 		}
 	}
 
+	/* A route for every method takes those Kore has no name for too. */
 	methods = route->methods;
 	if (methods & HTTP_METHOD_GET)
 		methods |= HTTP_METHOD_HEAD;
-	if (!(methods & req->method)) {
+	if (methods != HTTP_METHOD_ALL && !(methods & req->method)) {
 		svc_error_init(&err);
 		svc_error_set(&err, SVC_METHOD_NOT_ALLOWED,
 		    "method %s not allowed here",
@@ -337,4 +348,33 @@ svc_content_type_ok(const char *ct)
 		while (*p != '\0' && *p != ';')
 			p++;
 	}
+}
+
+/*
+ * The first of the headers that must come once and came more often, NULL
+ * if none did: Kore reads the first of two, a proxy in front may read the
+ * last, so two credentials or two keys are refused, not chosen from.
+ */
+static const char *
+svc_header_repeated(struct http_request *req)
+{
+	static const char	*once[] = {
+		"Authorization", "Content-Type", "Idempotency-Key"
+	};
+	struct http_header	*hdr;
+	int			seen[sizeof(once) / sizeof(once[0])];
+	size_t			i;
+
+	memset(seen, 0, sizeof(seen));
+	TAILQ_FOREACH(hdr, &req->req_headers, list) {
+		for (i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
+			if (strcasecmp(hdr->header, once[i]))
+				continue;
+			if (seen[i]++)
+				return (once[i]);
+			break;
+		}
+	}
+
+	return (NULL);
 }

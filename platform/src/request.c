@@ -7,6 +7,7 @@
 #include <sys/random.h>
 
 #include <errno.h>
+#include <strings.h>
 #include <time.h>
 
 #include <kore/kore.h>
@@ -30,6 +31,21 @@ static size_t	reqid_left;
 
 static void	svc_req_onfree(struct http_request *);
 
+int
+svc_header_count(struct http_request *req, const char *name)
+{
+	struct http_header	*hdr;
+	int			n;
+
+	n = 0;
+	TAILQ_FOREACH(hdr, &req->req_headers, list) {
+		if (!strcasecmp(hdr->header, name))
+			n++;
+	}
+
+	return (n);
+}
+
 /* The request's platform state, created on first use. */
 struct svc_req *
 svc_req_ensure(struct http_request *req)
@@ -43,8 +59,9 @@ svc_req_ensure(struct http_request *req)
 	sr = http_state_create(req, sizeof(*sr), svc_req_onfree);
 	(void)clock_gettime(CLOCK_MONOTONIC, &sr->start);
 
+	/* Two are none well-formed: which would the caller trace? */
 	if (http_request_header(req, "x-request-id", &hdr) &&
-	    fmt_request_id(hdr)) {
+	    fmt_request_id(hdr) && svc_header_count(req, "x-request-id") == 1) {
 		(void)kore_strlcpy(sr->request_id, hdr,
 		    sizeof(sr->request_id));
 	} else if (!svc_request_id_new(sr->request_id,

@@ -3,6 +3,8 @@ real order-service (with the real inventory- and logistics-service behind
 it), idempotency, the outbox across an outage of order-service."""
 
 import concurrent.futures
+import http.client
+import json
 import re
 import uuid
 
@@ -170,6 +172,14 @@ def test_order_unknown_customer(crm_api):
     (lambda b: b["shipping_address"].update(country="XX"),
      "shipping_address.country"),
     (lambda b: b["shipping_address"].pop("city"), "shipping_address.city"),
+    # What logistics-service could never plan is refused here, not left
+    # pending: the one postal code rule of every service (fmt_postal_code).
+    (lambda b: b["shipping_address"].update(postal_code="#1"),
+     "shipping_address.postal_code"),
+    (lambda b: b["shipping_address"].update(postal_code=" 10115"),
+     "shipping_address.postal_code"),
+    (lambda b: b["shipping_address"].update(postal_code="10115/3"),
+     "shipping_address.postal_code"),
     (lambda b: b.update(customer_id="nope"), "customer_id"),
     (lambda b: b.update(extra=1), "extra"),
 ])
@@ -179,6 +189,30 @@ def test_order_validation(crm_api, mutate, field):
     err = assert_error(*crm_api.call("POST", "/orders", body), 400,
                        "validation_failed")
     assert field in {d["field"] for d in err["details"]}, err
+
+
+def test_idempotency_key_given_twice_is_400(crm_api):
+    """Two Idempotency-Key headers: which order would a repeat find? (The
+    first was used, the second ignored.)"""
+    body = json.dumps(order_body(str(uuid.uuid4()), [("SKU-1", 1)]))
+    conn = http.client.HTTPSConnection("127.0.0.1", crm_api.port,
+                                       context=crm_api.ctx, timeout=5)
+    try:
+        conn.putrequest("POST", "/orders")
+        for k, v in (("Authorization", "Bearer " + crm_api.token),
+                     ("Content-Type", "application/json"),
+                     ("Content-Length", str(len(body))),
+                     ("Idempotency-Key", "key-one"),
+                     ("Idempotency-Key", "key-two")):
+            conn.putheader(k, v)
+        conn.endheaders(body.encode())
+        resp = conn.getresponse()
+        hdrs = {k.lower(): v for k, v in resp.getheaders()}
+        doc = json.loads(resp.read())
+    finally:
+        conn.close()
+    err = assert_error(resp.status, hdrs, doc, 400, "validation_failed")
+    assert [d["field"] for d in err["details"]] == ["Idempotency-Key"], err
 
 
 def test_order_product_listed_twice(crm_api):
@@ -253,6 +287,25 @@ def test_order_confirmed_end_to_end(crm, inventory):
     assert got["shipment"]["status"] in ("label_created", "in_transit",
                                          "out_for_delivery", "delivered")
     assert supply_orders_of(doc["id"]) == 1
+
+
+@pytest.mark.parametrize("country,postal", [("AQ", "1"), ("JP", "100-0001"),
+                                           ("BV", "Z")])
+def test_order_to_any_country_becomes_final(crm, inventory, country, postal):
+    """Every ISO 3166-1 code crm-api accepts is one logistics-service
+    plans (its data file lists them all): such an order was answered 202
+    and retried for good, a reservation and a release every few seconds."""
+    cust = new_customer(crm)
+    pid = stocked(inventory, 5, "CRM")
+    address = dict(ADDRESS, country=country, postal_code=postal)
+    status, _, doc = crm.call("POST", "/orders",
+                              order_body(cust["id"], [(pid, 2)], address))
+    assert status == 201, doc
+    assert doc["status"] == "confirmed", doc
+    assert doc["shipping_address"] == address
+    assert doc["shipment"]["carrier"]
+    s = stock(inventory, pid)
+    assert s["quantity"] == 3 and s["reserved"] == 0
 
 
 def test_request_id_reaches_order_service_audit(crm, orders, inventory):

@@ -191,6 +191,11 @@ def test_m1a_body_on_get_is_not_a_second_request(logistics):
     ["Content-Length: -4"],
     ["Transfer-Encoding: gzip"],
     ["Transfer-Encoding: chunked, gzip"],
+    # A coding before chunked is one this server would not undo: the coded
+    # bytes were taken as the body (the probe of 2026-12-07).
+    ["Transfer-Encoding: gzip, chunked"],
+    ["Transfer-Encoding: foo, chunked"],
+    ["Transfer-Encoding: foo", "Transfer-Encoding: chunked"],
 ])
 def test_m1b_doubtful_framing_is_400_and_closed(logistics, headers):
     refused_and_closed(req("POST", "/shipments",
@@ -407,6 +412,111 @@ def test_l5_expect_100_continue_is_answered(logistics):
                             "Content-Length: %d" % len(body),
                             "Expect: magic"]))
     assert ans[0] == 417, ans
+
+
+def test_expect_100_continue_over_the_limit_is_413_at_once(logistics):
+    """The client waits for 100 Continue before it sends a body the
+    server will refuse: the 413 comes at once, in the error shape, and the
+    connection closes (it was answered 100 Continue, inviting 1 MiB)."""
+    c = Conn()
+    try:
+        c.send(req("POST", "/shipments",
+                   [auth(), "Content-Type: application/json",
+                    "Content-Length: 1048576", "Expect: 100-continue"]))
+        c.s.settimeout(3)
+        status, hdrs, body = c.answer()
+        assert status == 413, (status, hdrs, body)
+        assert json.loads(body)["error"]["code"] == "payload_too_large"
+        assert hdrs["x-request-id"]
+        assert c.answer() is None or c.closed()
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PROPFIND", "PURGE", "LINK"])
+def test_other_methods_on_a_route_are_405_with_allow(logistics, method):
+    """Methods no route takes are 405 with the route's Allow, like PUT on
+    /shipments (they were 400 "malformed"); 404 on a path no route has."""
+    status, hdrs, body = first_answer(req(method, "/shipments", [auth()]))
+    assert status == 405, (method, status, body)
+    assert hdrs.get("allow") == "POST", hdrs
+    assert json.loads(body)["error"]["code"] == "method_not_allowed"
+    status, _, body = first_answer(req(method, "/healthz"))
+    assert status == 405, (method, status, body)
+    status, _, body = first_answer(req(method, "/nope"))
+    assert status == 404, (method, status, body)
+
+
+@pytest.mark.parametrize("host", ["a b", "x/y", "127.0.0.1:80x", "[::1",
+                                  "a\tb", "h@x"])
+def test_a_host_that_is_no_host_is_400(logistics, host):
+    """RFC 9112 3.2: an invalid Host is 400 (it was served)."""
+    refused_and_closed(req("GET", "/healthz", host=host))
+
+
+def test_host_forms_that_are_hosts_are_served(logistics):
+    for host in ("127.0.0.1", "127.0.0.1:%d" % PORT, "localhost",
+                 "logistics-service", "[::1]:%d" % PORT, "[::1]"):
+        status, _, body = first_answer(req("GET", "/healthz", host=host))
+        assert status in (200, 404), (host, status, body)
+
+
+def test_a_fragment_in_the_target_is_400(logistics):
+    refused_and_closed(req("GET", "/healthz#frag"))
+
+
+def test_absolute_form_target_is_served(logistics):
+    """RFC 9112 3.2.2: a server accepts the absolute-form; its authority,
+    not Host, is the host (it was a 404 "no such route")."""
+    body = shipment_body()
+    status, _, doc = first_answer(req(
+        "POST", "https://127.0.0.1:%d/shipments" % PORT,
+        [auth(), "Content-Type: application/json",
+         "Content-Length: %d" % len(body)], body, host="elsewhere"))
+    assert status == 201, (status, doc)
+    assert json.loads(doc)["order_id"] == json.loads(body)["order_id"]
+    status, _, doc = first_answer(req("GET", "HTTPS://127.0.0.1/healthz"))
+    assert status == 200, (status, doc)
+    status, _, doc = first_answer(req("GET", "https://127.0.0.1"))
+    assert status == 404, (status, doc)
+    for target in ("https://user@127.0.0.1/healthz", "https:///healthz",
+                   "https://127.0.0.1?x=1", "ftp://127.0.0.1/healthz",
+                   "healthz", "https://a b/healthz"):
+        refused_and_closed(req("GET", target))
+
+
+@pytest.mark.parametrize("field,values", [
+    ("Authorization", ["Bearer nope", None]),
+    ("Authorization", [None, "Bearer nope"]),
+    ("Content-Type", ["application/json", "text/plain"]),
+])
+def test_a_header_given_twice_is_400(logistics, field, values):
+    """Which of two credentials or two types counts is a question a proxy
+    in front may answer otherwise: both are refused (the first was used)."""
+    body = shipment_body()
+    lines = ["%s: %s" % (field, v) if v else auth() for v in values]
+    if field != "Content-Type":
+        lines.append("Content-Type: application/json")
+    else:
+        lines.append(auth())
+    status, hdrs, doc = first_answer(req(
+        "POST", "/shipments", lines + ["Content-Length: %d" % len(body)],
+        body))
+    assert status == 400, (status, doc)
+    err = json.loads(doc)["error"]
+    assert err["code"] == "validation_failed", err
+    assert [d["field"] for d in err["details"]] == [field], err
+
+
+def test_two_request_ids_are_none(logistics):
+    """Two X-Request-Id: neither is kept, one is made (the first was)."""
+    status, hdrs, _ = first_answer(req(
+        "GET", "/healthz", ["X-Request-Id: first-id", "X-Request-Id: second"]))
+    assert status == 200
+    assert hdrs["x-request-id"] not in ("first-id", "second"), hdrs
+    status, hdrs, _ = first_answer(req(
+        "GET", "/healthz", ["X-Request-Id: only-one"]))
+    assert hdrs["x-request-id"] == "only-one", hdrs
 
 
 def _server_send_q(client_port):
