@@ -100,6 +100,9 @@ fsync = on
 synchronous_commit = on
 full_page_writes = on
 max_wal_size = 1GB
+# Full page images after a checkpoint compressed: ~5x less WAL written
+# right after one, no cost in throughput measured (docs/performance.md).
+wal_compression = lz4
 ssl = on
 ssl_cert_file = '$B/tls/server.pem'
 ssl_key_file = '$B/tls/server.key'
