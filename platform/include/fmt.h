@@ -32,8 +32,8 @@ int	fmt_country(const char *);
 
 /*
  * Postal code: ^[A-Za-z0-9][A-Za-z0-9 -]{0,15}$ (FMT_POSTAL_RULE), the
- * same at every service an address passes, so that what crm-api accepts
- * logistics-service can always plan.
+ * same at every service an address passes: an address the first one
+ * accepts is never refused further down, after the order was taken.
  */
 int	fmt_postal_code(const char *);
 
