@@ -40,6 +40,9 @@ struct svc_req {
 	void			(*app_cleanup)(void *);
 };
 
+/* Requests this process has answered (svc_finish()) since it started. */
+u_int64_t	svc_requests_done(void);
+
 /* How many times the request carries the header name (any case). */
 int		svc_header_count(struct http_request *, const char *);
 

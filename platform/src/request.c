@@ -29,7 +29,15 @@
 static u_int8_t	reqid_pool[256];
 static size_t	reqid_left;
 
+static u_int64_t	requests_done;
+
 static void	svc_req_onfree(struct http_request *);
+
+u_int64_t
+svc_requests_done(void)
+{
+	return (requests_done);
+}
 
 int
 svc_header_count(struct http_request *req, const char *name)
@@ -183,6 +191,7 @@ svc_finish(struct http_request *req, int status)
 
 	sr = svc_req_ensure(req);
 	sr->responded = 1;
+	requests_done++;
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &now);
 	secs = (double)(now.tv_sec - sr->start.tv_sec) +

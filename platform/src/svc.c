@@ -16,6 +16,7 @@
 #include "admission.h"
 #include "auth.h"
 #include "env.h"
+#include "memtrim.h"
 #include "metrics.h"
 #include "ratelimit.h"
 #include "respond.h"
@@ -99,6 +100,7 @@ kore_worker_configure(void)
 
 	svc_request_ids_reset();
 	admission_worker_init();
+	memtrim_worker_init();
 
 	/* Request log lines: one write per batch (svc_log_loop). */
 	svc_log_batch();

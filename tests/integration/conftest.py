@@ -126,6 +126,19 @@ def start_service(name, **env):
     stack("service.sh", "start", name, env=dict(ENV, **env))
 
 
+def service_workers(name):
+    """The worker pids of a native service (its master's "[wrk N]"
+    children)."""
+    with open(os.path.join(RUN, "svc", "%s.pid" % name)) as f:
+        parent = f.read().strip()
+    out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", parent],
+                         stdout=subprocess.PIPE, text=True).stdout
+    pids = [int(line.split()[0]) for line in out.splitlines()
+            if "[wrk" in line]
+    assert len(pids) == 2, out
+    return pids
+
+
 def stop_service(name):
     stack("service.sh", "stop", name, check=False)
 

@@ -33,8 +33,8 @@ import uuid
 
 import pytest
 
-from conftest import ENV, PORTS, RUN, Client, new_product, secret, stack, \
-    start_service, stop_service
+from conftest import ENV, PORTS, Client, new_product, secret, \
+    service_workers, stack, start_service, stop_service
 
 ITEMS = 100
 AT_ONCE = 6
@@ -50,17 +50,6 @@ CONFS = {
 def long_product():
     """A product id of the longest kind the contract allows (64)."""
     return ("BIG-" + uuid.uuid4().hex.upper() * 2)[:64]
-
-
-def workers():
-    with open(os.path.join(RUN, "svc", "inventory-service.pid")) as f:
-        parent = f.read().strip()
-    out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", parent],
-                         stdout=subprocess.PIPE, text=True).stdout
-    pids = [int(line.split()[0]) for line in out.splitlines()
-            if "[wrk" in line]
-    assert len(pids) == 2, out
-    return pids
 
 
 @pytest.fixture(params=sorted(CONFS))
@@ -87,7 +76,7 @@ def frozen_while_answered(inv, products, reserve):
         stdout=subprocess.DEVNULL)
     time.sleep(0.3)
     rids = [str(uuid.uuid4()) for _ in range(AT_ONCE)]
-    pids = workers()
+    pids = service_workers("inventory-service")
     with concurrent.futures.ThreadPoolExecutor(AT_ONCE) as ex:
         futures = [ex.submit(reserve, rid) for rid in rids]
         time.sleep(0.5)
@@ -233,7 +222,7 @@ def test_a_record_in_two_parts_is_waited_for(relayed):
     with concurrent.futures.ThreadPoolExecutor(8) as ex:
         assert all(a[0] == 200 for a in ex.map(
             lambda _: inv.call("GET", "/inventory/" + pid), range(32)))
-    pids = workers()
+    pids = service_workers("inventory-service")
     assert relay.split() >= 2
     try:
         before = cpu_seconds(pids)
