@@ -361,19 +361,11 @@ svc_header_repeated(struct http_request *req)
 	static const char	*once[] = {
 		"Authorization", "Content-Type", "Idempotency-Key"
 	};
-	struct http_header	*hdr;
-	int			seen[sizeof(once) / sizeof(once[0])];
 	size_t			i;
 
-	memset(seen, 0, sizeof(seen));
-	TAILQ_FOREACH(hdr, &req->req_headers, list) {
-		for (i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
-			if (strcasecmp(hdr->header, once[i]))
-				continue;
-			if (seen[i]++)
-				return (once[i]);
-			break;
-		}
+	for (i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
+		if (svc_header_count(req, once[i]) > 1)
+			return (once[i]);
 	}
 
 	return (NULL);
