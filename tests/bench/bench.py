@@ -850,8 +850,8 @@ def run_frozen(c, duration):
 def capacity(c):
     """What an open-loop case's "load" is a share of: the median req/s of
     its capacity case's measured rounds, the figure the table reports (the
-    open-loop cases run after every round of the others); its warm-up run's
-    while none has run (BENCH_RUNS=0 is refused, so only in the warm-up).
+    open-loop cases run after every round of the others); its last run's
+    (the warm-up) while it has no round (BENCH_RUNS=0).
     One 10 s round is not a capacity: the order flow's rounds differ by up
     to a third (398 and 514/s in one run), and 90 % of a high one is more
     than the stack carries for long (docs/performance.md)."""
